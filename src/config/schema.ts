@@ -1,0 +1,277 @@
+/**
+ * The one source of truth for `shipyard.json`: the TypeScript types, the validation errors and the
+ * JSON Schema for editors (`schema/shipyard.schema.json`, regenerated with `npm run schema`) all come
+ * from the zod schemas below. Every object is strict: an unknown key is an error, because a typo in a
+ * deploy setting silently falling back to a default is exactly how a bad release reaches production.
+ */
+import { z } from "zod";
+
+const seconds = (what: string) => z.number().int().positive().describe(what);
+
+/** Names we put on the command line and into AWS tags: keep them boring. */
+const environmentName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,31}$/, "use lowercase letters, digits and dashes, starting with a letter");
+
+export const CircuitBreakerSchema = z
+  .strictObject({
+    enable: z.boolean().default(true).describe("Let ECS stop a rollout whose tasks keep failing."),
+    rollback: z
+      .boolean()
+      .default(true)
+      .describe("Let ECS roll back to the previous deployment when the circuit breaker trips."),
+  })
+  .describe("ECS deployment circuit breaker (rolling strategy).");
+
+export const AlarmsSchema = z
+  .strictObject({
+    names: z.array(z.string().min(1)).min(1).describe("CloudWatch alarm names that fail the deployment."),
+    rollback: z.boolean().default(true).describe("Roll back when one of the alarms fires."),
+  })
+  .describe("CloudWatch alarms watched by ECS during the deployment.");
+
+export const StrategySchema = z
+  .enum(["rolling", "blue-green", "canary", "linear"])
+  .describe("The native ECS deployment strategy.");
+
+export const DeploymentSchema = z
+  .strictObject({
+    strategy: StrategySchema.default("rolling"),
+    maximumPercent: z
+      .number()
+      .int()
+      .min(100)
+      .max(400)
+      .default(200)
+      .describe(
+        "Upper limit of running tasks during a rollout, in percent of desired (200 = start new first).",
+      ),
+    minimumHealthyPercent: z
+      .number()
+      .int()
+      .min(0)
+      .max(100)
+      .default(100)
+      .describe(
+        "Lower limit of healthy tasks during a rollout, in percent of desired (100 = no capacity loss).",
+      ),
+    circuitBreaker: CircuitBreakerSchema.default({ enable: true, rollback: true }),
+    alarms: AlarmsSchema.optional(),
+    bakeTimeMinutes: z
+      .number()
+      .int()
+      .min(0)
+      .max(1440)
+      .optional()
+      .describe("blue-green/canary/linear: minutes both revisions stay up before the old one is removed."),
+    canaryPercent: z
+      .number()
+      .min(0.1)
+      .max(100)
+      .default(10)
+      .describe("canary: share of traffic sent to the new revision first."),
+    canaryBakeTimeMinutes: z
+      .number()
+      .int()
+      .min(0)
+      .max(1440)
+      .default(5)
+      .describe("canary: minutes at the canary share."),
+    linearStepPercent: z
+      .number()
+      .min(3)
+      .max(100)
+      .default(25)
+      .describe("linear: traffic share added per step."),
+    linearStepBakeTimeMinutes: z
+      .number()
+      .int()
+      .min(0)
+      .max(1440)
+      .default(2)
+      .describe("linear: minutes between steps."),
+    pollSeconds: seconds("How often to poll ECS while waiting; capped, never backed off.").max(60).default(5),
+    timeoutSeconds: seconds("Give up on a rollout after this long and roll back.").default(900),
+    rollbackTimeoutSeconds: seconds("Give up waiting for a rollback after this long (exit 3).").default(600),
+  })
+  .describe("How ECS replaces tasks.");
+
+export const HealthCheckSchema = z
+  .strictObject({
+    url: z.url().describe("URL that must answer after the rollout, e.g. https://staging.example.com/health."),
+    expectStatus: z
+      .number()
+      .int()
+      .min(100)
+      .max(599)
+      .default(200)
+      .describe("HTTP status that counts as healthy."),
+    consecutiveSuccesses: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(3)
+      .describe("Healthy answers needed in a row."),
+    intervalSeconds: seconds("Pause between two checks (backed off with jitter after failures).").default(2),
+    requestTimeoutSeconds: seconds("Connect + response time allowed for one check.").default(5),
+    budgetSeconds: seconds("Total time the smoke test may take before it fails.").default(120),
+    releaseUrl: z
+      .url()
+      .optional()
+      .describe("Optional URL (e.g. /version) whose JSON `release` must equal the deployed release."),
+  })
+  .describe("Smoke test run after the rollout.");
+
+export const MigrationsSchema = z
+  .strictObject({
+    command: z
+      .array(z.string().min(1))
+      .min(1)
+      .describe(
+        'Command run as a one-off ECS task from the NEW task definition, e.g. ["node","dist/migrate.js"].',
+      ),
+    directory: z
+      .string()
+      .default("migrations")
+      .describe("Folder of .sql migrations, relative to the app source."),
+    timeoutSeconds: seconds("Give up on the migration task after this long.").default(900),
+    lint: z.boolean().default(true).describe("Lint new migrations with squawk before running them."),
+    excludeRules: z.array(z.string()).default([]).describe("squawk rules to ignore, e.g. prefer-text-field."),
+  })
+  .describe("Database migrations run before the service changes.");
+
+export const SentrySchema = z
+  .strictObject({
+    org: z.string().min(1).describe("Sentry organization slug."),
+    project: z.string().min(1).describe("Sentry project slug."),
+    environment: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Sentry environment name (default: the Shipyard environment)."),
+    releases: z
+      .boolean()
+      .default(true)
+      .describe("Create the release, set commits, finalize and record the deploy."),
+  })
+  .describe("Sentry project used for release bookkeeping and the error-rate gate.");
+
+export const VerifySchema = z
+  .strictObject({
+    windowSeconds: seconds("How long to watch the new release after the rollout.").default(300),
+    intervalSeconds: seconds("How often to read release health during the window.").default(30),
+    minRequests: z
+      .number()
+      .int()
+      .min(1)
+      .default(50)
+      .describe("Requests the new release must serve before judging."),
+    tolerance: z
+      .number()
+      .min(0)
+      .default(0.5)
+      .describe("Allowed relative increase of the error rate over the baseline (0.5 = 50% worse)."),
+    minErrorRateDelta: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.01)
+      .describe(
+        "Absolute error-rate increase always tolerated (noise floor), e.g. 0.01 = one percentage point.",
+      ),
+    consecutiveBreaches: z.number().int().min(1).default(2).describe("Breaches in a row needed to fail."),
+    catastrophicErrorRate: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.5)
+      .describe("Error rate that fails at once once the minimum sample is met."),
+    confidence: z
+      .number()
+      .min(0.5)
+      .max(0.9999)
+      .default(0.95)
+      .describe("Confidence of the statistical bound."),
+    onInconclusive: z
+      .enum(["rollback", "fail", "accept"])
+      .default("rollback")
+      .describe(
+        "What an unverifiable release does: roll back (default), stay but exit 3, or be accepted with a warning.",
+      ),
+  })
+  .describe("The post-deploy error-rate gate.");
+
+export const EnvironmentSchema = z
+  .strictObject({
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS region such as eu-west-1"),
+    cluster: z.string().min(1).describe("ECS cluster name or ARN."),
+    service: z.string().min(1).describe("ECS service name."),
+    container: z
+      .string()
+      .min(1)
+      .default("app")
+      .describe("Container in the task definition that receives the image."),
+    healthCheck: HealthCheckSchema.optional(),
+    deployment: DeploymentSchema.default(DeploymentSchema.parse({})),
+    migrations: MigrationsSchema.optional(),
+    sentry: SentrySchema.optional(),
+    verify: VerifySchema.default(VerifySchema.parse({})),
+    variables: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string())
+      .default({})
+      .describe("Values for ${NAME} placeholders in the task definition template."),
+    requires: environmentName
+      .optional()
+      .describe("Environment that must run this same image, verified, before this one may deploy it."),
+  })
+  .describe("One deployment target.");
+
+export const ConfigSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    image: z
+      .string()
+      .regex(
+        /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/,
+        "an image repository without tag",
+      )
+      .describe("Image repository, e.g. ghcr.io/acme/app (no tag: Shipyard deploys by digest)."),
+    taskDefinition: z
+      .string()
+      .default("task-def.json")
+      .describe("Task definition template, relative to the app."),
+    environments: z
+      .record(environmentName, EnvironmentSchema)
+      .refine((envs) => Object.keys(envs).length > 0, "define at least one environment")
+      .describe("Deployment targets by name."),
+  })
+  .superRefine((config, ctx) => {
+    for (const [name, env] of Object.entries(config.environments)) {
+      if (env.requires === undefined) continue;
+      if (env.requires === name) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["environments", name, "requires"],
+          message: "cannot require itself",
+        });
+      } else if (!(env.requires in config.environments)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["environments", name, "requires"],
+          message: `names "${env.requires}", which is not an environment in this file`,
+        });
+      }
+    }
+  })
+  .describe("Shipyard configuration (shipyard.json).");
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+export type Environment = z.infer<typeof EnvironmentSchema>;
+export type DeploymentSettings = z.infer<typeof DeploymentSchema>;
+export type Strategy = z.infer<typeof StrategySchema>;
+export type HealthCheckSettings = z.infer<typeof HealthCheckSchema>;
+export type MigrationSettings = z.infer<typeof MigrationsSchema>;
+export type SentrySettings = z.infer<typeof SentrySchema>;
+export type VerifySettings = z.infer<typeof VerifySchema>;
