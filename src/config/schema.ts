@@ -220,7 +220,7 @@ export const EnvironmentSchema = z
     variables: z
       .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string())
       .default({})
-      .describe("Values for ${NAME} placeholders in the task definition template."),
+      .describe("Values for {{NAME}} placeholders in the task definition template."),
     requires: environmentName
       .optional()
       .describe("Environment that must run this same image, verified, before this one may deploy it."),
