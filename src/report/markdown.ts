@@ -1,0 +1,61 @@
+/**
+ * The report as Markdown, for $GITHUB_STEP_SUMMARY: the outcome first, then what ran, then what to do.
+ */
+import type { Report } from "./report.js";
+
+const outcomeLabel: Record<Report["outcome"], string> = {
+  succeeded: "✅ succeeded",
+  rolled_back: "↩️ rolled back",
+  failed: "❌ failed",
+  planned: "📝 planned",
+};
+
+/** Keeps a value from breaking the table (pipes, newlines). */
+function cell(value: unknown): string {
+  if (value === null || value === undefined || value === "") return "—";
+  const text = typeof value === "string" ? value : JSON.stringify(value);
+  return text.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+}
+
+function code(value: string | null): string {
+  return value ? `\`${value.replace(/`/g, "'")}\`` : "—";
+}
+
+function section(title: string, data: Record<string, unknown> | undefined): string[] {
+  if (data === undefined || Object.keys(data).length === 0) return [];
+  const rows = Object.entries(data).map(([key, value]) => `| ${cell(key)} | ${cell(value)} |`);
+  return ["", `### ${title}`, "", "| | |", "|---|---|", ...rows];
+}
+
+export function reportToMarkdown(report: Report): string {
+  const lines = [
+    `## Shipyard ${report.command} · ${report.environment} · ${outcomeLabel[report.outcome]}`,
+    "",
+    "| | |",
+    "|---|---|",
+    `| Service | ${code(`${report.cluster}/${report.service}`)} |`,
+    `| Image | ${code(report.image)} |`,
+    `| Release | ${code(report.release)} |`,
+    `| Task definition | ${code(report.taskDefinition)} |`,
+    `| Previous task definition | ${code(report.previousTaskDefinition)} |`,
+    `| Duration | ${report.timings.totalSeconds}s |`,
+    `| Exit code | ${report.exitCode} |`,
+  ];
+  if (report.reason) lines.push("", `**Why:** ${report.reason}`);
+  if (report.nextSteps && report.nextSteps.length > 0) {
+    lines.push("", "**Next steps:**", "", "```sh", ...report.nextSteps, "```");
+  }
+  if (report.timings.phases.length > 0) {
+    lines.push("", "### Phases", "", "| Phase | Seconds |", "|---|---|");
+    for (const phase of report.timings.phases) lines.push(`| ${cell(phase.name)} | ${phase.seconds} |`);
+  }
+  lines.push(...section("Migration", report.migration));
+  lines.push(...section("Verification", report.verification));
+  lines.push(...section("Details", report.details));
+  if (report.events && report.events.length > 0) {
+    lines.push("", "<details><summary>ECS events</summary>", "");
+    for (const event of report.events) lines.push(`- ${event.at} ${cell(event.message)}`);
+    lines.push("", "</details>");
+  }
+  return `${lines.join("\n")}\n`;
+}
