@@ -159,14 +159,25 @@ export const SentrySchema = z
 
 export const VerifySchema = z
   .strictObject({
-    windowSeconds: seconds("How long to watch the new release after the rollout.").default(300),
-    intervalSeconds: seconds("How often to read release health during the window.").default(30),
+    windowSeconds: seconds(
+      "How long to watch the new release after the rollout (the gate's time budget).",
+    ).default(300),
+    intervalSeconds: seconds("How often to read release health during the window.").default(10),
+    baselineSeconds: seconds(
+      "How far back before the deploy the previous release's health is read (the baseline).",
+    ).default(3600),
     minRequests: z
       .number()
       .int()
       .min(1)
-      .default(50)
-      .describe("Requests the new release must serve before judging."),
+      .default(100)
+      .describe("Requests the new release (and the baseline) must serve before a regression is judged."),
+    catastrophicMinRequests: z
+      .number()
+      .int()
+      .min(1)
+      .default(10)
+      .describe("Requests needed before the catastrophic fast path may fail a release."),
     tolerance: z
       .number()
       .min(0)
@@ -180,19 +191,27 @@ export const VerifySchema = z
       .describe(
         "Absolute error-rate increase always tolerated (noise floor), e.g. 0.01 = one percentage point.",
       ),
+    noBaselineErrorRate: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.05)
+      .describe("Error rate allowed when the previous release has too little data to compare against."),
     consecutiveBreaches: z.number().int().min(1).default(2).describe("Breaches in a row needed to fail."),
     catastrophicErrorRate: z
       .number()
       .min(0)
       .max(1)
-      .default(0.5)
-      .describe("Error rate that fails at once once the minimum sample is met."),
+      .default(0.2)
+      .describe(
+        "Fail at once when the error rate's lower bound reaches this (after catastrophicMinRequests).",
+      ),
     confidence: z
       .number()
       .min(0.5)
       .max(0.9999)
-      .default(0.95)
-      .describe("Confidence of the statistical bound."),
+      .default(0.99)
+      .describe("Confidence of the statistical bounds (Wilson score intervals)."),
     onInconclusive: z
       .enum(["rollback", "fail", "accept"])
       .default("rollback")
