@@ -1,0 +1,108 @@
+/**
+ * Runs the real squawk binary (npm `squawk-cli`) with its JSON reporter. The npm package ships the
+ * binary in per-platform optional packages (glibc Linux, macOS, Windows): we ask squawk-cli's own
+ * resolver where it is, so npm, pnpm and hoisted layouts all work, and `SHIPYARD_SQUAWK` overrides it.
+ */
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import { ExitCode, InputError, ShipyardError } from "../errors.js";
+
+/** One entry of `squawk --reporter json` (lines are 0-based there). */
+export interface SquawkFinding {
+  file: string;
+  line: number;
+  column: number;
+  level: string;
+  message: string;
+  help: string | null;
+  rule_name: string;
+}
+
+const installHint =
+  "run `npm ci` with optional dependencies (squawk-cli ships its binary as @squawk-cli/<platform>), " +
+  "or point SHIPYARD_SQUAWK at a squawk binary; on Alpine (musl) use a Debian-based Node image: the binary needs glibc";
+
+export function findSquawk(env: NodeJS.ProcessEnv = process.env): string {
+  const override = env.SHIPYARD_SQUAWK;
+  if (override) return override;
+  const require = createRequire(import.meta.url);
+  try {
+    const resolver = require("squawk-cli/js/index.js") as { getBinaryPath(): string };
+    return resolver.getBinaryPath();
+  } catch (error) {
+    throw new ShipyardError(`Cannot find the squawk binary: ${(error as Error).message}`, {
+      exitCode: ExitCode.NeedsAttention,
+      hint: installHint,
+    });
+  }
+}
+
+interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function execute(binary: string, args: string[], cwd: string, signal?: AbortSignal): Promise<Finished> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, args, { cwd, signal, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+    });
+    child.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.name === "AbortError") return reject(error);
+      reject(
+        new ShipyardError(`squawk could not start (${binary}): ${error.code ?? error.message}.`, {
+          exitCode: ExitCode.NeedsAttention,
+          hint: installHint,
+        }),
+      );
+    });
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+export async function squawkVersion(binary: string, signal?: AbortSignal): Promise<string> {
+  const { stdout } = await execute(binary, ["--version"], process.cwd(), signal);
+  return stdout.trim().replace(/^squawk\s+/, "");
+}
+
+export interface SquawkRun {
+  binary: string;
+  files: readonly string[];
+  cwd: string;
+  excludeRules: readonly string[];
+  /** Tell squawk the runner wraps each file in a transaction. */
+  assumeInTransaction: boolean;
+  signal?: AbortSignal;
+}
+
+/** squawk exits 0 when clean and 1 with findings; anything else (or non-JSON output) is an error. */
+export async function runSquawk(run: SquawkRun): Promise<SquawkFinding[]> {
+  if (run.files.length === 0) return [];
+  const args = ["--reporter", "json"];
+  if (run.excludeRules.length > 0) args.push(`--exclude=${run.excludeRules.join(",")}`);
+  if (run.assumeInTransaction) args.push("--assume-in-transaction");
+  args.push("--", ...run.files);
+  const result = await execute(run.binary, args, run.cwd, run.signal);
+  if (/invalid rule name/i.test(result.stderr)) {
+    const rule = /invalid rule name (\S+)/i.exec(result.stderr)?.[1] ?? "";
+    throw new InputError(
+      `squawk does not know the rule "${rule}" listed in migrations.excludeRules; nothing was linted.`,
+      [],
+      "fix the rule name in shipyard.json (the rule list is at https://squawkhq.com/docs/rules)",
+    );
+  }
+  if ((result.code === 0 || result.code === 1) && result.stdout.trim().startsWith("[")) {
+    return JSON.parse(result.stdout) as SquawkFinding[];
+  }
+  throw new ShipyardError(
+    `squawk failed (exit ${result.code ?? "signal"}): ${result.stderr.trim() || result.stdout.trim() || "no output"}`,
+    { exitCode: ExitCode.NeedsAttention, hint: "run the same files through `npx squawk` to see the problem" },
+  );
+}

@@ -1,0 +1,5 @@
+-- Safe rewrite of unsafe/check_without_not_valid.sql.
+SET lock_timeout = '5s';
+SET statement_timeout = '60s';
+
+ALTER TABLE users ADD CONSTRAINT users_amount_positive CHECK (amount >= 0) NOT VALID;

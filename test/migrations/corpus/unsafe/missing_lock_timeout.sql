@@ -1,0 +1,3 @@
+SET statement_timeout = '60s';
+
+ALTER TABLE users ADD COLUMN nickname text;
