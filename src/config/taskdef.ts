@@ -1,0 +1,314 @@
+/**
+ * The task definition template (task-def.json): a RegisterTaskDefinition input with `{{NAME}}`
+ * placeholders. Rendering fills the placeholders, points the environment's container at the image
+ * digest, stamps SENTRY_RELEASE on it, strips the read-only fields of a pasted
+ * `describe-task-definition` output, and validates everything before any AWS call — every problem at
+ * once, as an InputError (exit 2).
+ */
+import { readFile } from "node:fs/promises";
+import type { RegisterTaskDefinitionCommandInput, TaskDefinition } from "@aws-sdk/client-ecs";
+import { InputError } from "../errors.js";
+import type { Environment } from "./schema.js";
+
+export const RELEASE_VARIABLE = "SENTRY_RELEASE";
+
+/** Fields ECS returns but refuses on RegisterTaskDefinition. */
+const READ_ONLY_FIELDS = [
+  "taskDefinitionArn",
+  "revision",
+  "status",
+  "requiresAttributes",
+  "compatibilities",
+  "registeredAt",
+  "registeredBy",
+  "deregisteredAt",
+  "deleteRequestedAt",
+] as const;
+
+/** Every field RegisterTaskDefinition accepts: anything else is a typo or a pasted read-only field. */
+const ACCEPTED_FIELDS = new Set([
+  "family",
+  "taskRoleArn",
+  "executionRoleArn",
+  "networkMode",
+  "containerDefinitions",
+  "volumes",
+  "placementConstraints",
+  "requiresCompatibilities",
+  "cpu",
+  "memory",
+  "tags",
+  "pidMode",
+  "ipcMode",
+  "proxyConfiguration",
+  "inferenceAccelerators",
+  "ephemeralStorage",
+  "runtimePlatform",
+  "enableFaultInjection",
+]);
+
+const NAME = /^[A-Za-z0-9_-]{1,255}$/;
+const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+/** repo[:tag]@sha256:<64 hex>: ECS then runs exactly the bytes that were tested. */
+const DIGEST_REFERENCE = /^([^@\s:]+(?::\d+)?(?:\/[^@\s:]+)*)(?::[\w][\w.-]{0,127})?@sha256:[a-f0-9]{64}$/;
+
+/** Fargate task-level cpu (units) → allowed memory (MiB). */
+const FARGATE_MEMORY: Record<number, number[]> = {
+  256: [512, 1024, 2048],
+  512: range(1024, 4096, 1024),
+  1024: range(2048, 8192, 1024),
+  2048: range(4096, 16384, 1024),
+  4096: range(8192, 30720, 1024),
+  8192: range(16384, 61440, 4096),
+  16384: range(32768, 122880, 8192),
+};
+
+function range(from: number, to: number, step: number): number[] {
+  const values: number[] = [];
+  for (let v = from; v <= to; v += step) values.push(v);
+  return values;
+}
+
+export interface RenderInput {
+  /** Template text (the app's task-def.json, or Shipyard's bundled one). */
+  templateText: string;
+  /** Where the template came from, for messages. */
+  source: string;
+  environmentName: string;
+  environment: Environment;
+  /** Configured image repository (shipyard.json `image`). */
+  repository: string;
+  image: string;
+  release: string;
+}
+
+export type RenderedTaskDefinition = RegisterTaskDefinitionCommandInput & {
+  family: string;
+  containerDefinitions: NonNullable<RegisterTaskDefinitionCommandInput["containerDefinitions"]>;
+};
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** Renders and validates; throws one InputError listing every problem. */
+export function renderTaskDefinition(input: RenderInput): RenderedTaskDefinition {
+  const problems: string[] = [];
+  const parsed = parseTemplate(input.templateText, input.source);
+  const values = placeholderValues(input, problems);
+  const unknown = new Set<string>();
+  const filled = fill(parsed, values, unknown) as { [key: string]: Json };
+  for (const name of unknown) {
+    problems.push(
+      `placeholder {{${name}}} has no value: add it to environments.${input.environmentName}.variables in shipyard.json (built in: ${Object.keys(builtIns(input)).join(", ")})`,
+    );
+  }
+  const definition = stripReadOnly(filled);
+  problems.push(...validate(definition, input));
+  if (problems.length > 0) {
+    throw new InputError(
+      `The task definition ${input.source} is not valid for ${input.environmentName}; nothing was changed.`,
+      problems,
+      `fix ${input.source} or shipyard.json and run \`npx shipyard plan --env ${input.environmentName}\` to check`,
+    );
+  }
+  const rendered = definition as unknown as RenderedTaskDefinition;
+  setImageAndRelease(rendered, input.environment.container, input.image, input.release);
+  return rendered;
+}
+
+function parseTemplate(text: string, source: string): Json {
+  let raw: Json;
+  try {
+    raw = JSON.parse(text) as Json;
+  } catch (error) {
+    throw new InputError(
+      `${source} is not valid JSON: ${(error as Error).message}`,
+      [],
+      `fix the syntax of ${source}`,
+    );
+  }
+  // A pasted `aws ecs describe-task-definition` output wraps the definition.
+  if (isObject(raw) && isObject(raw.taskDefinition) && raw.family === undefined) {
+    const inner = { ...raw.taskDefinition };
+    if (Array.isArray(raw.tags) && raw.tags.length > 0 && inner.tags === undefined) inner.tags = raw.tags;
+    return inner;
+  }
+  return raw;
+}
+
+function builtIns(input: RenderInput): Record<string, string> {
+  return {
+    IMAGE: input.image,
+    RELEASE: input.release,
+    ENV: input.environmentName,
+    REGION: input.environment.region,
+    CLUSTER: input.environment.cluster,
+    SERVICE: input.environment.service,
+    CONTAINER: input.environment.container,
+  };
+}
+
+function placeholderValues(input: RenderInput, problems: string[]): Record<string, string> {
+  const values = builtIns(input);
+  for (const [name, value] of Object.entries(input.environment.variables)) {
+    if (name in values) {
+      problems.push(
+        `environments.${input.environmentName}.variables.${name}: {{${name}}} is built in (Shipyard fills it); rename the variable`,
+      );
+      continue;
+    }
+    values[name] = value;
+  }
+  return values;
+}
+
+function fill(value: Json, values: Record<string, string>, unknown: Set<string>): Json {
+  if (typeof value === "string") {
+    return value.replace(PLACEHOLDER, (match, name: string) => {
+      const replacement = values[name];
+      if (replacement === undefined) {
+        unknown.add(name);
+        return match;
+      }
+      return replacement;
+    });
+  }
+  if (Array.isArray(value)) return value.map((item) => fill(item, values, unknown));
+  if (isObject(value)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fill(v, values, unknown)]));
+  }
+  return value;
+}
+
+function isObject(value: unknown): value is { [key: string]: Json } {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Drops what describe-task-definition returns but RegisterTaskDefinition refuses. */
+export function stripReadOnly<T extends object>(definition: T): T {
+  const copy = { ...definition } as Record<string, unknown>;
+  for (const field of READ_ONLY_FIELDS) delete copy[field];
+  return copy as T;
+}
+
+function validate(definition: { [key: string]: Json }, input: RenderInput): string[] {
+  const problems: string[] = [];
+  for (const key of Object.keys(definition)) {
+    if (!ACCEPTED_FIELDS.has(key))
+      problems.push(`${key}: not a RegisterTaskDefinition field (check the spelling)`);
+  }
+  const family = definition.family;
+  if (typeof family !== "string" || !NAME.test(family)) {
+    problems.push(`family: ${JSON.stringify(family ?? null)} must be 1-255 letters, digits, "_" or "-"`);
+  }
+  problems.push(...validateContainers(definition.containerDefinitions, input.environment.container));
+  problems.push(...validateFargateSize(definition));
+  const match = DIGEST_REFERENCE.exec(input.image);
+  if (match === null) {
+    problems.push(
+      `image "${input.image}" is not a digest reference: deploy repo@sha256:<digest> (the output of publish), never a tag`,
+    );
+  } else if (match[1] !== input.repository) {
+    problems.push(`image "${input.image}" is not from the configured repository "${input.repository}"`);
+  }
+  return problems;
+}
+
+function validateContainers(containers: Json | undefined, target: string): string[] {
+  if (!Array.isArray(containers) || containers.length === 0) {
+    return ["containerDefinitions: must list at least one container"];
+  }
+  const problems: string[] = [];
+  const names = containers.map((c, i) => {
+    const name = isObject(c) ? c.name : undefined;
+    if (typeof name !== "string" || !NAME.test(name)) {
+      problems.push(
+        `containerDefinitions[${i}].name: ${JSON.stringify(name ?? null)} must be 1-255 letters, digits, "_" or "-"`,
+      );
+    }
+    return name;
+  });
+  if (!names.includes(target)) {
+    problems.push(
+      `container "${target}" (environment \`container\`) is not in containerDefinitions (found: ${names.filter((n) => typeof n === "string").join(", ") || "none"})`,
+    );
+  }
+  return problems;
+}
+
+/** Fargate accepts "1024", "1 vCPU", "2048", "2 GB": normalise to cpu units and MiB. */
+function units(value: Json | undefined, kind: "cpu" | "memory"): number | null {
+  if (typeof value === "number") return value;
+  if (typeof value !== "string") return null;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(vcpu|gb)?\s*$/i.exec(value);
+  if (m === null) return null;
+  const n = Number(m[1]);
+  if (m[2] === undefined) return n;
+  return kind === "cpu" && m[2].toLowerCase() === "vcpu" ? n * 1024 : kind === "memory" ? n * 1024 : null;
+}
+
+function validateFargateSize(definition: { [key: string]: Json }): string[] {
+  const compat = definition.requiresCompatibilities;
+  if (!Array.isArray(compat) || !compat.includes("FARGATE")) return [];
+  const cpu = units(definition.cpu, "cpu");
+  const memory = units(definition.memory, "memory");
+  if (cpu === null || memory === null) {
+    return ['cpu and memory: Fargate needs both at task level, e.g. "cpu": "256", "memory": "512"'];
+  }
+  const allowed = FARGATE_MEMORY[cpu];
+  if (allowed === undefined) {
+    return [`cpu: ${cpu} is not a Fargate size (use one of ${Object.keys(FARGATE_MEMORY).join(", ")})`];
+  }
+  if (!allowed.includes(memory)) {
+    const shown =
+      allowed.length > 4
+        ? `${allowed[0]}-${allowed.at(-1)} in steps of ${allowed[1]! - allowed[0]!}`
+        : allowed.join(", ");
+    return [`memory: ${memory} MiB does not fit cpu ${cpu} on Fargate (allowed: ${shown})`];
+  }
+  return [];
+}
+
+function setImageAndRelease(
+  definition: RenderedTaskDefinition,
+  container: string,
+  image: string,
+  release: string,
+) {
+  const target = definition.containerDefinitions.find((c) => c.name === container)!;
+  target.image = image;
+  const environment = (target.environment ?? []).filter((e) => e.name !== RELEASE_VARIABLE);
+  environment.push({ name: RELEASE_VARIABLE, value: release });
+  target.environment = environment;
+}
+
+/** The release a task definition runs (its SENTRY_RELEASE on the container), or null. */
+export function releaseOf(
+  taskDefinition: Pick<TaskDefinition, "containerDefinitions"> | undefined,
+  container: string,
+): string | null {
+  const target = taskDefinition?.containerDefinitions?.find((c) => c.name === container);
+  return target?.environment?.find((e) => e.name === RELEASE_VARIABLE)?.value ?? null;
+}
+
+/** The image a task definition runs on the container, or null. */
+export function imageOf(
+  taskDefinition: Pick<TaskDefinition, "containerDefinitions"> | undefined,
+  container: string,
+): string | null {
+  return taskDefinition?.containerDefinitions?.find((c) => c.name === container)?.image ?? null;
+}
+
+/** Shipyard's own template (top-level task-def.json), used when the app has none. */
+export const BUNDLED_TEMPLATE_URL = new URL("../../task-def.json", import.meta.url);
+
+export async function readBundledTemplate(): Promise<string> {
+  try {
+    return await readFile(BUNDLED_TEMPLATE_URL, "utf8");
+  } catch {
+    throw new InputError(
+      "The app has no task definition template and Shipyard's bundled task-def.json is missing.",
+      [],
+      "add task-def.json to the app (see the README) or set `taskDefinition` in shipyard.json",
+    );
+  }
+}
