@@ -1,0 +1,224 @@
+/**
+ * Shipyard: build, test, ship and safely deploy a Node.js (pnpm) + PostgreSQL service to AWS ECS.
+ *
+ * This file is the module's public surface and nothing more: every function documents itself for
+ * `dagger call <fn> --help` and delegates to small builders in ./pipeline (containers) and to the pure
+ * core (deploy, verify, migrations), which never imports the Dagger SDK.
+ */
+import {
+  argument,
+  type Container,
+  check,
+  type Directory,
+  dag,
+  func,
+  object,
+  type Secret,
+} from "@dagger.io/dagger";
+import { loadApp, runSteps } from "./pipeline/app.js";
+import {
+  APP_URL_ENV,
+  appService,
+  appUrl,
+  installedApp,
+  type NodeToolchain,
+  postgresService,
+  runScript,
+  withDatabase,
+  withMigrations,
+} from "./pipeline/containers.js";
+import { surfaced } from "./pipeline/failure.js";
+import { buildImage, publishImage, publishReferences } from "./pipeline/image.js";
+import { hasScript, requireScripts } from "./pipeline/manifest.js";
+import { nodeImage, releaseName, validateSettings } from "./pipeline/settings.js";
+
+/** Database names per check: distinct, so parallel checks never share one (identical services are deduped). */
+const TEST_DATABASE = "app_test";
+const E2E_DATABASE = "app_e2e";
+const DEV_DATABASE = "app_dev";
+
+/**
+ * Build, test, ship and safely deploy a Node.js (pnpm) + PostgreSQL service to AWS ECS.
+ * Checks run the app's own scripts (lint, typecheck, test, test:e2e) against a real PostgreSQL.
+ */
+@object()
+export class Shipyard {
+  /** The repository (or app) source. */
+  source: Directory;
+  /** Path of the app inside the source. */
+  app: string;
+  /** Node.js version of every container and of the production image. */
+  nodeVersion: string;
+  /** Exact pnpm version, or "" to follow the app's packageManager field. */
+  pnpmVersion: string;
+  /** PostgreSQL image the tests run against. */
+  postgresImage: string;
+  /** Commit being built, or "" when unknown. */
+  commit: string;
+  /** URL of the source repository, for the image label. */
+  sourceUrl: string;
+
+  /**
+   * Point Shipyard at an app.
+   *
+   * @param source The repository to work on. Defaults to the root of the git repository the module is called from; node_modules, .git, dist and Dagger's own files are never uploaded.
+   * @param app Path of the app inside the source, where its package.json and pnpm-lock.yaml are, e.g. "services/api". "." when the source is the app.
+   * @param nodeVersion Node.js version for checks and the production image: 24 (LTS, default) or 22, optionally a full version such as 24.11.1.
+   * @param pnpmVersion Exact pnpm version to install, e.g. 10.18.3. Empty (default): corepack uses the app's packageManager field.
+   * @param postgresImage PostgreSQL image the test and e2e checks run against; match production's major version.
+   * @param commit The git commit being built (e.g. $GITHUB_SHA): tags the image, labels it and is the default release name.
+   * @param sourceUrl URL of the source repository, e.g. https://github.com/acme/api, recorded as the image's org.opencontainers.image.source label.
+   */
+  constructor(
+    @argument({
+      defaultPath: "/",
+      ignore: [
+        "**/node_modules",
+        "**/.git",
+        "**/dist",
+        "**/coverage",
+        ".dagger",
+        "sdk",
+        "**/.env",
+        "**/*.log",
+      ],
+    })
+    source: Directory,
+    app = ".",
+    nodeVersion = "24",
+    pnpmVersion = "",
+    postgresImage = "postgres:16",
+    commit = "",
+    sourceUrl = "",
+  ) {
+    const settings = validateSettings({ app, nodeVersion, pnpmVersion, postgresImage, commit, sourceUrl });
+    this.source = source;
+    this.app = settings.app;
+    this.nodeVersion = settings.nodeVersion;
+    this.pnpmVersion = settings.pnpmVersion;
+    this.postgresImage = settings.postgresImage;
+    this.commit = settings.commit;
+    this.sourceUrl = settings.sourceUrl;
+  }
+
+  /**
+   * Run the app's `lint` and `typecheck` scripts (whichever exist), in parallel; every failure is reported.
+   */
+  @func()
+  @check()
+  async lint(): Promise<void> {
+    return surfaced(async () => {
+      const app = await loadApp(this.source, this.app);
+      const scripts = ["lint", "typecheck"].filter((script) => hasScript(app.manifest, script));
+      if (scripts.length === 0) requireScripts(app.manifest, ["lint"], "lint", app.manifestPath);
+      const installed = installedApp(this.toolchain(), app.dir);
+      await runSteps(
+        scripts.map((script) => ({
+          fn: "lint",
+          step: `The ${script} script`,
+          container: runScript(installed, script),
+        })),
+      );
+    });
+  }
+
+  /**
+   * Run the app's `test` script against a fresh PostgreSQL bound as `db` (DATABASE_URL is set), after its `migrate` script.
+   */
+  @func()
+  @check()
+  async test(): Promise<void> {
+    return surfaced(async () => {
+      const app = await loadApp(this.source, this.app);
+      requireScripts(app.manifest, ["test"], "test", app.manifestPath);
+      const database = postgresService(this.postgresImage, TEST_DATABASE);
+      const ready = withMigrations(
+        withDatabase(installedApp(this.toolchain(), app.dir), database, TEST_DATABASE),
+        hasScript(app.manifest, "migrate"),
+      );
+      await runSteps([{ fn: "test", step: "The test check", container: runScript(ready, "test") }]);
+    });
+  }
+
+  /**
+   * Build the app, migrate its own PostgreSQL, start it with its `start` script as a service bound as `app`, then run its `test:e2e` script against it over HTTP (APP_URL=http://app:3000).
+   */
+  @func()
+  @check()
+  async e2e(): Promise<void> {
+    return surfaced(async () => {
+      const app = await loadApp(this.source, this.app);
+      requireScripts(app.manifest, ["build", "start", "test:e2e"], "e2e", app.manifestPath);
+      const installed = installedApp(this.toolchain(), app.dir);
+      const database = postgresService(this.postgresImage, E2E_DATABASE);
+      const server = appService(installed, database, E2E_DATABASE, hasScript(app.manifest, "migrate"));
+      const tests = installed.withServiceBinding("app", server).withEnvVariable(APP_URL_ENV, appUrl());
+      await runSteps([{ fn: "e2e", step: "The e2e check", container: runScript(tests, "test:e2e") }]);
+    });
+  }
+
+  /**
+   * Build the production image: the app's own Dockerfile if it has one, else Shipyard's default multi-stage Dockerfile. Labelled with the OCI revision, source and version.
+   *
+   * @param release Release name baked into the image (SENTRY_RELEASE build arg, version label). Default: the commit, else "dev".
+   */
+  @func()
+  async build(release = ""): Promise<Container> {
+    return surfaced(async () => {
+      const app = await loadApp(this.source, this.app);
+      return buildImage({
+        appDir: app.dir,
+        appHasDockerfile: await app.dir.exists("Dockerfile"),
+        defaultDockerfile: dag.currentModule().source().file("Dockerfile"),
+        nodeImage: nodeImage(this.nodeVersion),
+        release: releaseName(release, this.commit),
+        commit: this.commit,
+        sourceUrl: this.sourceUrl,
+      });
+    });
+  }
+
+  /**
+   * Build and push the image, tagged with the commit (and any extra tags). Returns the pushed reference WITH its digest: deploy that, never a tag.
+   *
+   * @param repository Image repository without tag, e.g. ghcr.io/acme/api.
+   * @param username Registry user name, e.g. the GitHub actor for ghcr.io.
+   * @param password Registry password or token, e.g. env://GITHUB_TOKEN. Never printed.
+   * @param tags Extra tags besides the commit, e.g. latest or staging.
+   * @param release Release name baked into the image. Default: the commit.
+   */
+  @func({ cache: "never" })
+  async publish(
+    repository: string,
+    username: string,
+    password: Secret,
+    tags: string[] = [],
+    release = "",
+  ): Promise<string> {
+    return surfaced(async () => {
+      const references = publishReferences({ repository, commit: this.commit, extraTags: tags });
+      const image = await this.build(release);
+      return publishImage(image, references, { username, password });
+    });
+  }
+
+  /**
+   * A container with the app's source, its dependencies installed and a PostgreSQL bound as `db` (DATABASE_URL set): the same setup as the test check. Use `dagger call dev terminal`, then e.g. `pnpm run migrate && pnpm test`.
+   */
+  @func()
+  async dev(): Promise<Container> {
+    return surfaced(async () => {
+      const app = await loadApp(this.source, this.app);
+      const database = postgresService(this.postgresImage, DEV_DATABASE);
+      return withDatabase(
+        installedApp(this.toolchain(), app.dir),
+        database,
+        DEV_DATABASE,
+      ).withDefaultTerminalCmd(["sh"]);
+    });
+  }
+
+  private toolchain(): NodeToolchain {
+    return { nodeVersion: this.nodeVersion, pnpmVersion: this.pnpmVersion };
+  }
+}

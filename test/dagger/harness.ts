@@ -1,0 +1,113 @@
+/**
+ * Helpers shared by the fake-engine contract tests: build a Shipyard over a fixture directory, run one
+ * function against a fresh fake engine and look at the container graphs it asked for.
+ */
+import { fileURLToPath } from "node:url";
+import { dag } from "@dagger.io/dagger";
+import { Shipyard } from "../../src/index.js";
+import {
+  type Call,
+  type Chain,
+  type FakeEngine,
+  type FakeEngineOptions,
+  withFakeEngine,
+} from "./fake-engine.js";
+
+export const SHA = "3f2c9a1b7d4e5f60718293a4b5c6d7e8f9012345";
+
+export function fixture(name: string): string {
+  return fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+}
+
+export interface ShipyardArgs {
+  fixture?: string;
+  app?: string;
+  nodeVersion?: string;
+  pnpmVersion?: string;
+  postgresImage?: string;
+  commit?: string;
+  sourceUrl?: string;
+}
+
+/** The constructor exactly as the engine calls it: every argument present, defaults filled in. */
+export function shipyardFor(args: ShipyardArgs = {}): Shipyard {
+  return new Shipyard(
+    dag.host().directory(fixture(args.fixture ?? "app")),
+    args.app ?? ".",
+    args.nodeVersion ?? "24",
+    args.pnpmVersion ?? "",
+    args.postgresImage ?? "postgres:16",
+    args.commit ?? "",
+    args.sourceUrl ?? "",
+  );
+}
+
+export interface Outcome<T> {
+  engine: FakeEngine;
+  result?: T;
+  error?: Error;
+}
+
+/** Runs `call` on a Shipyard inside a fresh fake engine and captures its result or error. */
+export async function runOn<T>(
+  args: ShipyardArgs,
+  call: (shipyard: Shipyard) => Promise<T>,
+  options: FakeEngineOptions = {},
+): Promise<Outcome<T>> {
+  const outcome: Partial<Outcome<T>> = {};
+  outcome.engine = await withFakeEngine(options, async () => {
+    try {
+      outcome.result = await call(shipyardFor(args));
+    } catch (error) {
+      outcome.error = error as Error;
+    }
+  });
+  return outcome as Outcome<T>;
+}
+
+/** The exec argument lists of a chain, in order. */
+export function execs(chain: Chain): string[][] {
+  return chain.filter((call) => call.field === "withExec").map((call) => call.args["args"] as string[]);
+}
+
+/** Index of the first call matching `predicate` (-1 when absent). */
+export function indexOf(chain: Chain, predicate: (call: Call) => boolean): number {
+  return chain.findIndex(predicate);
+}
+
+export function isExec(...args: string[]): (call: Call) => boolean {
+  return (call) => call.field === "withExec" && JSON.stringify(call.args["args"]) === JSON.stringify(args);
+}
+
+export function envOf(chain: Chain): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const call of chain) {
+    if (call.field === "withEnvVariable") env[String(call.args["name"])] = String(call.args["value"]);
+  }
+  return env;
+}
+
+/** The one recorded chain ending in `leaf` whose execs include `command` (fails loudly otherwise). */
+export function chainRunning(engine: FakeEngine, leaf: string, command: string[]): Chain {
+  const matches = engine
+    .chainsEndingWith(leaf)
+    .filter((chain) => execs(chain).some((args) => JSON.stringify(args) === JSON.stringify(command)));
+  if (matches.length !== 1) {
+    const seen = engine.queries.map((q) => engine.render(q.chain)).join("\n");
+    throw new Error(
+      `expected one ${leaf} query running ${command.join(" ")}, found ${matches.length}:\n${seen}`,
+    );
+  }
+  return matches[0]!;
+}
+
+/** An answer for a failing exec: the SDK turns it into an ExecError. */
+export function failingExec(command: string[], exitCode: number, stdout: string, stderr = "") {
+  return (chain: Chain) => {
+    const last = [...chain].reverse().find((call) => call.field === "withExec");
+    if (chain.at(-1)?.field !== "sync" || JSON.stringify(last?.args["args"]) !== JSON.stringify(command)) {
+      return undefined;
+    }
+    return { execError: { cmd: command, exitCode, stdout, stderr } };
+  };
+}
