@@ -1,0 +1,335 @@
+/**
+ * Runs the app's migration command as a one-off ECS task from the NEW task definition, before the
+ * service changes. It borrows the service's network configuration and launch type / capacity
+ * providers (so it reaches the database exactly like the service does), overrides the command of the
+ * app container, and waits for STOPPED. Success is only "the app container exited with code 0": a
+ * task that never started has no exit code, and that is a failure, not a pass.
+ *
+ * The revision it runs is the new one the deploy registered; nothing here records it anywhere, so it
+ * can never become a rollback target — only a service deployment that completed and was verified can.
+ *
+ * Loaded lazily (it pulls in the AWS SDK): import it with `await import(...)`.
+ */
+import { randomUUID } from "node:crypto";
+import {
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  DescribeTasksCommand,
+  type ECSClient,
+  RunTaskCommand,
+  type RunTaskCommandInput,
+  type Service,
+  StopTaskCommand,
+  type Task,
+} from "@aws-sdk/client-ecs";
+import type { Clock } from "../clock.js";
+import { InputError } from "../errors.js";
+import { formatSeconds, type Progress } from "../progress.js";
+
+export interface MigrationTaskOptions {
+  ecs: ECSClient;
+  region: string;
+  cluster: string;
+  service: string;
+  /** Container that runs the command (the environment's `container`). */
+  container: string;
+  command: readonly string[];
+  /** The NEW revision (ARN or family:revision); default: the one the service runs now. */
+  taskDefinition?: string;
+  timeoutSeconds: number;
+  pollSeconds: number;
+  clock: Clock;
+  progress: Progress;
+  signal: AbortSignal;
+}
+
+export interface LogLocation {
+  driver: string;
+  group?: string;
+  stream?: string;
+  region?: string;
+  consoleUrl?: string;
+  tailCommand?: string;
+}
+
+export type MigrationTaskStatus =
+  | "succeeded"
+  | "failed" // the container exited non-zero
+  | "not_started" // RunTask refused, or the task stopped before the container ran
+  | "timed_out"
+  | "cancelled";
+
+export interface MigrationTaskResult {
+  status: MigrationTaskStatus;
+  ok: boolean;
+  taskArn: string | null;
+  /** Revision the task ran (the new one during a deploy). */
+  taskDefinition: string;
+  /** Image of the app container in that revision. */
+  image: string | null;
+  /** Revision the service runs (untouched by this task). */
+  serviceTaskDefinition: string | null;
+  command: string[];
+  exitCode: number | null;
+  lastStatus: string | null;
+  stopCode: string | null;
+  stoppedReason: string | null;
+  containerReason: string | null;
+  seconds: number;
+  logs: LogLocation | null;
+  /** One sentence, when not ok. */
+  reason?: string;
+  /** Set when the task may still be running (StopTask failed): a person must look. */
+  stillRunning?: boolean;
+}
+
+/** The CloudWatch console's own escaping of log group/stream names in its URL fragment. */
+const consoleEscape = (value: string) => encodeURIComponent(value).replace(/%/g, "$25");
+
+const taskId = (arn: string) => arn.split("/").at(-1) ?? arn;
+
+export function logLocation(
+  logConfiguration: { logDriver?: string; options?: Record<string, string> } | undefined,
+  container: string,
+  taskArn: string | null,
+  fallbackRegion: string,
+): LogLocation | null {
+  if (!logConfiguration?.logDriver) return null;
+  if (logConfiguration.logDriver !== "awslogs") return { driver: logConfiguration.logDriver };
+  const options = logConfiguration.options ?? {};
+  const group = options["awslogs-group"];
+  const region = options["awslogs-region"] ?? fallbackRegion;
+  const prefix = options["awslogs-stream-prefix"];
+  if (!group) return { driver: "awslogs", region };
+  // Without a stream prefix (EC2 only) the stream name is the container id: unknown here.
+  const stream = prefix && taskArn ? `${prefix}/${container}/${taskId(taskArn)}` : undefined;
+  const base = `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#logsV2:log-groups/log-group/${consoleEscape(group)}`;
+  return {
+    driver: "awslogs",
+    group,
+    region,
+    ...(stream ? { stream } : {}),
+    consoleUrl: stream ? `${base}/log-events/${consoleEscape(stream)}` : base,
+    tailCommand: stream
+      ? `aws logs tail ${group} --log-stream-names ${stream} --region ${region} --since 1d`
+      : `aws logs tail ${group} --region ${region} --since 1h`,
+  };
+}
+
+async function describeService(options: MigrationTaskOptions): Promise<Service> {
+  const answer = await options.ecs.send(
+    new DescribeServicesCommand({ cluster: options.cluster, services: [options.service] }),
+    { abortSignal: options.signal },
+  );
+  const service = answer.services?.find((s) => s.status === "ACTIVE");
+  if (!service) {
+    const why = answer.failures?.[0]?.reason ?? answer.services?.[0]?.status ?? "not found";
+    throw new InputError(
+      `The service ${options.cluster}/${options.service} is ${why}: the migration task borrows its network settings, so nothing was run.`,
+      [],
+      "check cluster and service in shipyard.json, and that AWS_REGION / credentials point at the right account",
+    );
+  }
+  return service;
+}
+
+/** Same network, same capacity: the task must reach the database the way the service does. */
+export function runTaskInput(
+  service: Service,
+  options: Pick<MigrationTaskOptions, "cluster" | "container" | "command"> & { taskDefinition: string },
+): RunTaskCommandInput {
+  const input: RunTaskCommandInput = {
+    cluster: options.cluster,
+    taskDefinition: options.taskDefinition,
+    count: 1,
+    startedBy: "shipyard-migrate",
+    // RunTask is retried on throttling: the token keeps a retry from starting a second migration.
+    clientToken: randomUUID(),
+    overrides: { containerOverrides: [{ name: options.container, command: [...options.command] }] },
+  };
+  if (service.networkConfiguration) input.networkConfiguration = service.networkConfiguration;
+  if (service.capacityProviderStrategy && service.capacityProviderStrategy.length > 0) {
+    input.capacityProviderStrategy = service.capacityProviderStrategy;
+  } else if (service.launchType) {
+    input.launchType = service.launchType;
+  }
+  if (service.platformVersion && service.platformVersion !== "LATEST")
+    input.platformVersion = service.platformVersion;
+  if (service.placementConstraints?.length) input.placementConstraints = service.placementConstraints;
+  if (service.placementStrategy?.length) input.placementStrategy = service.placementStrategy;
+  return input;
+}
+
+function judgeStopped(task: Task, container: string): Pick<MigrationTaskResult, "status" | "ok" | "reason"> {
+  const app = task.containers?.find((c) => c.name === container);
+  const exitCode = app?.exitCode;
+  const stopped = [task.stopCode, task.stoppedReason, app?.reason].filter(Boolean).join(": ");
+  if (exitCode === undefined || exitCode === null) {
+    return {
+      status: "not_started",
+      ok: false,
+      reason: `The migration task stopped before the ${container} container ran (no exit code): ${stopped || "no reason given"}.`,
+    };
+  }
+  if (exitCode !== 0) {
+    return {
+      status: "failed",
+      ok: false,
+      reason: `The migration command exited with code ${exitCode} (${stopped || "no stop reason"}).`,
+    };
+  }
+  return { status: "succeeded", ok: true };
+}
+
+export async function runMigrationTask(options: MigrationTaskOptions): Promise<MigrationTaskResult> {
+  const { ecs, clock, progress } = options;
+  const started = clock.now();
+  const service = await describeService(options);
+  const requested = options.taskDefinition ?? service.taskDefinition ?? "";
+  const definition = (
+    await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: requested }), {
+      abortSignal: options.signal,
+    })
+  ).taskDefinition;
+  const containerDefinition = definition?.containerDefinitions?.find((c) => c.name === options.container);
+  if (!definition || !containerDefinition) {
+    const names = definition?.containerDefinitions?.map((c) => c.name).join(", ") || "none";
+    throw new InputError(
+      `The task definition ${requested} has no container "${options.container}" (it has: ${names}); nothing was run.`,
+      [],
+      "set `container` of this environment in shipyard.json to the container that holds the app",
+    );
+  }
+  const taskDefinition = definition.taskDefinitionArn ?? requested;
+  const result: MigrationTaskResult = {
+    status: "not_started",
+    ok: false,
+    taskArn: null,
+    taskDefinition,
+    image: containerDefinition.image ?? null,
+    serviceTaskDefinition: service.taskDefinition ?? null,
+    command: [...options.command],
+    exitCode: null,
+    lastStatus: null,
+    stopCode: null,
+    stoppedReason: null,
+    containerReason: null,
+    seconds: 0,
+    logs: null,
+  };
+  const finish = () => {
+    result.seconds = Math.round((clock.now() - started) / 100) / 10;
+    result.logs = logLocation(
+      containerDefinition.logConfiguration,
+      options.container,
+      result.taskArn,
+      options.region,
+    );
+    return result;
+  };
+
+  progress.info(
+    `Running the migration task: ${options.command.join(" ")} (container ${options.container}, ${taskDefinition.split("/").at(-1)})`,
+  );
+  const run = await ecs.send(new RunTaskCommand(runTaskInput(service, { ...options, taskDefinition })), {
+    abortSignal: options.signal,
+  });
+  const task = run.tasks?.[0];
+  if ((run.failures && run.failures.length > 0) || !task?.taskArn) {
+    const failures = (run.failures ?? [])
+      .map((f) => [f.reason, f.detail, f.arn].filter(Boolean).join(" "))
+      .join("; ");
+    result.reason = `ECS refused to start the migration task: ${failures || "RunTask returned no task"}.`;
+    return finish();
+  }
+  result.taskArn = task.taskArn;
+  result.lastStatus = task.lastStatus ?? null;
+  progress.step(`migration task ${taskId(task.taskArn)} started (${task.lastStatus ?? "PROVISIONING"})`);
+  await waitForStop(options, result, started);
+  return finish();
+}
+
+/** Polls DescribeTasks until STOPPED; on timeout or cancel, stops the task and says so. */
+async function waitForStop(
+  options: MigrationTaskOptions,
+  result: MigrationTaskResult,
+  started: number,
+): Promise<MigrationTaskResult> {
+  const { clock, progress } = options;
+  const taskArn = result.taskArn as string;
+  const deadline = started + options.timeoutSeconds * 1000;
+  let lastPrinted = "";
+  let lastPrintedAt = started;
+  for (;;) {
+    try {
+      await clock.sleep(options.pollSeconds * 1000, options.signal);
+    } catch {
+      return stopTask(options, result, "cancelled", "Shipyard was interrupted");
+    }
+    const task = await describeTask(options, taskArn);
+    const status = task?.lastStatus ?? result.lastStatus ?? "UNKNOWN";
+    result.lastStatus = status;
+    const elapsed = clock.now() - started;
+    if (status !== lastPrinted || clock.now() - lastPrintedAt >= 30_000) {
+      progress.step(
+        `migration task ${taskId(taskArn)}: ${status}, ${formatSeconds(elapsed)} elapsed (timeout ${formatSeconds(options.timeoutSeconds * 1000)})`,
+      );
+      lastPrinted = status;
+      lastPrintedAt = clock.now();
+    }
+    if (task && status === "STOPPED") {
+      const app = task.containers?.find((c) => c.name === options.container);
+      result.exitCode = app?.exitCode ?? null;
+      result.stopCode = task.stopCode ?? null;
+      result.stoppedReason = task.stoppedReason ?? null;
+      result.containerReason = app?.reason ?? null;
+      Object.assign(result, judgeStopped(task, options.container));
+      return result;
+    }
+    if (clock.now() >= deadline) {
+      return stopTask(
+        options,
+        result,
+        "timed_out",
+        `migrations.timeoutSeconds (${options.timeoutSeconds}s) passed`,
+      );
+    }
+  }
+}
+
+/** A failed poll is not a failed migration: warn and poll again (the deadline still applies). */
+async function describeTask(options: MigrationTaskOptions, taskArn: string): Promise<Task | undefined> {
+  try {
+    const answer = await options.ecs.send(
+      new DescribeTasksCommand({ cluster: options.cluster, tasks: [taskArn] }),
+    );
+    return answer.tasks?.[0];
+  } catch (error) {
+    options.progress.warn(
+      `could not read the migration task's state (${(error as Error).message}); retrying`,
+    );
+    return undefined;
+  }
+}
+
+async function stopTask(
+  options: MigrationTaskOptions,
+  result: MigrationTaskResult,
+  status: "timed_out" | "cancelled",
+  why: string,
+): Promise<MigrationTaskResult> {
+  const taskArn = result.taskArn as string;
+  result.status = status;
+  result.ok = false;
+  try {
+    // Deliberately not tied to options.signal: a cancelled run must still stop its task.
+    await options.ecs.send(
+      new StopTaskCommand({ cluster: options.cluster, task: taskArn, reason: `Shipyard: ${why}` }),
+    );
+    result.reason = `The migration task was stopped because ${why} (last status ${result.lastStatus ?? "unknown"}); a migration in a transaction is rolled back when its connection closes.`;
+  } catch (error) {
+    result.stillRunning = true;
+    result.reason = `${why}, and stopping the migration task failed (${(error as Error).message}): it may still be running.`;
+  }
+  return result;
+}
