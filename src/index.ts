@@ -17,9 +17,11 @@ import {
 } from "@dagger.io/dagger";
 import { loadApp, runSteps } from "./pipeline/app.js";
 import {
+  APP_HOST,
   APP_URL_ENV,
   appService,
   appUrl,
+  builtAndMigrated,
   installedApp,
   type NodeToolchain,
   postgresService,
@@ -123,7 +125,7 @@ export class Shipyard {
   }
 
   /**
-   * Run the app's `test` script against a fresh PostgreSQL bound as `db` (DATABASE_URL is set), after its `migrate` script.
+   * Run the app's `test` script against a fresh PostgreSQL bound as `db` (DATABASE_URL is set), after its `migrate` script (built first when the app has a `build` script).
    */
   @func()
   @check()
@@ -134,14 +136,17 @@ export class Shipyard {
       const database = postgresService(this.postgresImage, TEST_DATABASE);
       const ready = withMigrations(
         withDatabase(installedApp(this.toolchain(), app.dir), database, TEST_DATABASE),
-        hasScript(app.manifest, "migrate"),
+        {
+          build: hasScript(app.manifest, "build"),
+          migrate: hasScript(app.manifest, "migrate"),
+        },
       );
       await runSteps([{ fn: "test", step: "The test check", container: runScript(ready, "test") }]);
     });
   }
 
   /**
-   * Build the app, migrate its own PostgreSQL, start it with its `start` script as a service bound as `app`, then run its `test:e2e` script against it over HTTP (APP_URL=http://app:3000).
+   * Build the app, migrate its own PostgreSQL, start it with its `start` script as a service bound as `app`, then run its `test:e2e` script against it over HTTP (APP_URL=http://app:3000; DATABASE_URL points at the same database).
    */
   @func()
   @check()
@@ -151,8 +156,10 @@ export class Shipyard {
       requireScripts(app.manifest, ["build", "start", "test:e2e"], "e2e", app.manifestPath);
       const installed = installedApp(this.toolchain(), app.dir);
       const database = postgresService(this.postgresImage, E2E_DATABASE);
-      const server = appService(installed, database, E2E_DATABASE, hasScript(app.manifest, "migrate"));
-      const tests = installed.withServiceBinding("app", server).withEnvVariable(APP_URL_ENV, appUrl());
+      const ready = builtAndMigrated(installed, database, E2E_DATABASE, hasScript(app.manifest, "migrate"));
+      const tests = ready
+        .withServiceBinding(APP_HOST, appService(ready))
+        .withEnvVariable(APP_URL_ENV, appUrl());
       await runSteps([{ fn: "e2e", step: "The e2e check", container: runScript(tests, "test:e2e") }]);
     });
   }

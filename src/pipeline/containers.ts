@@ -106,26 +106,42 @@ export function withDatabase(container: Container, database: Service, name: stri
   return container.withServiceBinding(DB_HOST, database).withEnvVariable("DATABASE_URL", databaseUrl(name));
 }
 
-/** Runs the app's own `migrate` script, when it has one. */
-export function withMigrations(container: Container, hasMigrateScript: boolean): Container {
-  return hasMigrateScript ? container.withExec(["pnpm", "run", "migrate"]) : container;
-}
-
 export function runScript(container: Container, script: string): Container {
   return container.withExec(["pnpm", "run", script]);
 }
 
+export interface AppScripts {
+  build: boolean;
+  migrate: boolean;
+}
+
 /**
- * The built app running as a service on APP_PORT: build, migrate its own database, then `start`.
+ * Applies the app's migrations with its own `migrate` script, building first when the app has a build
+ * (a migrate script usually runs compiled code, e.g. `node dist/migrate.js`). No migrate script: unchanged.
  */
-export function appService(
+export function withMigrations(container: Container, scripts: AppScripts): Container {
+  if (!scripts.migrate) return container;
+  return runScript(scripts.build ? runScript(container, "build") : container, "migrate");
+}
+
+/**
+ * The built app with its own migrated database, ready to be started. The e2e tests run in this same
+ * container too (DATABASE_URL set, dist/ present), so tests that start their own server or seed the
+ * database work as well as tests that call APP_URL; identical steps run once.
+ */
+export function builtAndMigrated(
   installed: Container,
   database: Service,
   name: string,
   hasMigrate: boolean,
-): Service {
+): Container {
   const built = runScript(withDatabase(installed, database, name), "build");
-  return withMigrations(built, hasMigrate)
+  return hasMigrate ? runScript(built, "migrate") : built;
+}
+
+/** The app started with its `start` script on APP_PORT, as a service. */
+export function appService(builtApp: Container): Service {
+  return builtApp
     .withEnvVariable("PORT", String(APP_PORT))
     .withEnvVariable("HOST", "0.0.0.0")
     .withExposedPort(APP_PORT)

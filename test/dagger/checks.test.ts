@@ -5,7 +5,16 @@
 import { describe, expect, it } from "vitest";
 import { ShipyardError } from "../../src/errors.js";
 import type { Call, Chain, FakeEngine } from "./fake-engine.js";
-import { chainRunning, envOf, execs, failingExec, indexOf, isExec, runOn } from "./harness.js";
+import {
+  chainRunning,
+  envOf,
+  execs,
+  failingExec,
+  indexOf,
+  isExec,
+  REPOSITORY_ROOT,
+  runOn,
+} from "./harness.js";
 
 const INSTALL = ["pnpm", "install", "--offline", "--frozen-lockfile", "--store-dir", "/pnpm/store"];
 const FETCH = ["pnpm", "fetch", "--store-dir", "/pnpm/store"];
@@ -133,10 +142,13 @@ describe("test", () => {
     );
     expect(envOf(test)["DATABASE_URL"]).toBe("postgres://shipyard:shipyard@db:5432/app_test");
     const binding = indexOf(test, (call) => call.field === "withServiceBinding");
+    const build = indexOf(test, isExec("pnpm", "run", "build"));
     const migrate = indexOf(test, isExec("pnpm", "run", "migrate"));
     const run = indexOf(test, isExec("pnpm", "run", "test"));
     expect(indexOf(test, isExec(...INSTALL))).toBeLessThan(binding);
-    expect(binding).toBeLessThan(migrate);
+    // The migrate script runs compiled code (node dist/migrate.js), so the app is built first.
+    expect(binding).toBeLessThan(build);
+    expect(build).toBeLessThan(migrate);
     expect(migrate).toBeLessThan(run);
     expect(run).toBe(test.length - 2);
   });
@@ -194,12 +206,16 @@ describe("e2e", () => {
     expect(error).toBeUndefined();
     const tests = chainRunning(engine, "sync", ["pnpm", "run", "test:e2e"]);
     expect(envOf(tests)["APP_URL"]).toBe("http://app:3000");
-    expect(envOf(tests)["DATABASE_URL"]).toBeUndefined();
     const server = serviceBound(engine, tests, "app");
     expect(execs(server).slice(-2)).toEqual([
       ["pnpm", "run", "build"],
       ["pnpm", "run", "migrate"],
     ]);
+    // The tests run on top of the very same built, migrated container (one build, one migration), with
+    // DATABASE_URL too: tests may seed data or start their own server from dist/.
+    const shared = server.length - 4;
+    expect(tests.slice(0, shared)).toEqual(server.slice(0, shared));
+    expect(envOf(tests)["DATABASE_URL"]).toBe("postgres://shipyard:shipyard@db:5432/app_e2e");
     expect(envOf(server)).toMatchObject({
       DATABASE_URL: "postgres://shipyard:shipyard@db:5432/app_e2e",
       PORT: "3000",
@@ -241,5 +257,28 @@ describe("dev", () => {
     expect(envOf(dev!)["DATABASE_URL"]).toBe("postgres://shipyard:shipyard@db:5432/app_dev");
     expect(serviceBound(engine, dev!, "db")[1]).toEqual({ field: "from", args: { address: "postgres:16" } });
     expect(dev!.at(-2)).toEqual({ field: "withDefaultTerminalCmd", args: { args: ["sh"] } });
+  });
+});
+
+describe("on examples/app, as shipped", () => {
+  // The repository's own CI calls the module with --app=examples/app: every check must find its scripts.
+  it("runs lint, typecheck, migrations, tests and e2e with the example app's own scripts", async () => {
+    const { engine, error } = await runOn(
+      { sourceDir: REPOSITORY_ROOT, app: "examples/app" },
+      async (shipyard) => {
+        await shipyard.lint();
+        await shipyard.test();
+        await shipyard.e2e();
+      },
+    );
+    expect(error).toBeUndefined();
+    const scripts = engine.chainsEndingWith("sync").map((chain) => execs(chain).at(-1)!.join(" "));
+    expect(scripts).toEqual(["pnpm run lint", "pnpm run typecheck", "pnpm run test", "pnpm run test:e2e"]);
+    // corepack follows the app's packageManager pin.
+    expect(execs(chainRunning(engine, "sync", ["pnpm", "run", "test"]))[0]).toEqual([
+      "corepack",
+      "enable",
+      "pnpm",
+    ]);
   });
 });

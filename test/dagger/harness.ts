@@ -15,12 +15,16 @@ import {
 
 export const SHA = "3f2c9a1b7d4e5f60718293a4b5c6d7e8f9012345";
 
+export const REPOSITORY_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
 export function fixture(name: string): string {
   return fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 }
 
 export interface ShipyardArgs {
   fixture?: string;
+  /** An absolute source directory instead of a fixture (e.g. the repository root). */
+  sourceDir?: string;
   app?: string;
   nodeVersion?: string;
   pnpmVersion?: string;
@@ -32,7 +36,7 @@ export interface ShipyardArgs {
 /** The constructor exactly as the engine calls it: every argument present, defaults filled in. */
 export function shipyardFor(args: ShipyardArgs = {}): Shipyard {
   return new Shipyard(
-    dag.host().directory(fixture(args.fixture ?? "app")),
+    dag.host().directory(args.sourceDir ?? fixture(args.fixture ?? "app")),
     args.app ?? ".",
     args.nodeVersion ?? "24",
     args.pnpmVersion ?? "",
