@@ -7,7 +7,10 @@ import { describeError, ExitCode, ShipyardError } from "../src/errors.js";
 import { type CliIO, type Command, processIO } from "./io.js";
 
 /** One file per command under bin/commands/, each exporting `command`. Keep the list alphabetical. */
-const commands: Record<string, () => Promise<{ command: Command }>> = {};
+const commands: Record<string, () => Promise<{ command: Command }>> = {
+  migrate: () => import("./commands/migrate.js"),
+  "migrate-lint": () => import("./commands/migrate-lint.js"),
+};
 
 async function help(io: CliIO): Promise<number> {
   io.stderr("Usage: shipyard <command> [options]\n\nCommands:");

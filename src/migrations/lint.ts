@@ -250,3 +250,28 @@ export function formatLintResult(result: LintResult): string[] {
   for (const step of result.nextSteps ?? []) lines.push(`  next: ${step}`);
   return lines;
 }
+
+const escapeCell = (text: string) => text.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+
+/** For $GITHUB_STEP_SUMMARY: the verdict, then a table of the blocking findings with why and fix. */
+export function lintResultToMarkdown(result: LintResult): string {
+  const icon = result.outcome === "passed" ? "✅ passed" : "❌ failed";
+  const { errors, warnings, allowed } = result.counts;
+  const lines = [
+    `## Shipyard migrate-lint · ${icon}`,
+    "",
+    `${result.files.length} migration(s) checked (${result.selection === "all" ? "all" : `added or edited since ${result.baseRef}`}) with squawk ${result.squawkVersion}: **${errors} unsafe**, ${warnings} advice, ${allowed} allowed post-deploy.`,
+  ];
+  const shown = result.findings.filter((f) => f.level !== "warning");
+  if (shown.length > 0) {
+    lines.push("", "| Where | Rule | Verdict | Why | Safe alternative |", "|---|---|---|---|---|");
+    for (const f of shown) {
+      const verdict = f.level === "error" ? "unsafe" : "allowed (post-deploy)";
+      lines.push(
+        `| \`${f.file}:${f.line}\` | ${f.rule} | ${verdict} | ${escapeCell(f.why)} | ${escapeCell(f.fix)} |`,
+      );
+    }
+  }
+  if (result.reason) lines.push("", `**Why it failed:** ${result.reason}`);
+  return `${lines.join("\n")}\n`;
+}
