@@ -1,0 +1,144 @@
+/**
+ * Waiting on one deployment, truthfully: a fixed, capped poll interval (never backed off, so a
+ * finished rollout is noticed within one interval), ONE DescribeServices per poll (plus our service
+ * deployment for native strategies), ECS service events printed as they arrive with the elapsed time,
+ * a timeout, and an abort signal (SIGINT/SIGTERM) that stops the wait without touching the service.
+ */
+import type { ECSClient, Service } from "@aws-sdk/client-ecs";
+import type { Clock } from "../clock.js";
+import type { Progress } from "../progress.js";
+import { formatSeconds } from "../progress.js";
+import { awsErrorName, describeService, describeServiceDeployment, type ServiceRef } from "./ecs.js";
+import type { Judgement, StrategyPlan, WaitTarget } from "./strategies.js";
+
+export interface WaitOptions {
+  ecs: ECSClient;
+  ref: ServiceRef;
+  clock: Clock;
+  progress: Progress;
+  signal: AbortSignal;
+  pollSeconds: number;
+  timeoutSeconds: number;
+  strategy: Pick<StrategyPlan, "judge" | "readsServiceDeployment">;
+  target: WaitTarget;
+  /** Collects ECS events across waits (the report lists them). */
+  events: EventLog;
+  /** What we wait for, for progress lines ("rollout of web:13"). */
+  label: string;
+}
+
+export type WaitResult =
+  | { status: "completed"; service: Service; seconds: number }
+  | { status: "failed"; reason: string; service: Service; seconds: number }
+  | { status: "timeout"; reason: string; service: Service | null; seconds: number }
+  | { status: "aborted"; reason: string; service: Service | null; seconds: number }
+  | { status: "unknown"; reason: string; service: Service | null; seconds: number };
+
+/** Reading ECS failed this many times in a row (after the SDK's own retries): stop guessing. */
+const MAX_CONSECUTIVE_READ_ERRORS = 3;
+
+/** Remembers which ECS service events were already shown. */
+export class EventLog {
+  readonly seen: Array<{ at: string; message: string }> = [];
+  private readonly ids = new Set<string>();
+
+  constructor(
+    private readonly since: number,
+    private readonly clock: Clock,
+    private readonly progress: Progress,
+  ) {}
+
+  /** Prints events newer than the start that were not printed yet, oldest first. */
+  record(service: Service): string | null {
+    const fresh = (service.events ?? [])
+      .filter((e) => e.id && !this.ids.has(e.id) && (e.createdAt?.getTime() ?? 0) >= this.since)
+      .reverse();
+    for (const event of fresh) {
+      this.ids.add(event.id!);
+      const at = event.createdAt ?? new Date(this.clock.now());
+      const message = event.message ?? "";
+      this.seen.push({ at: at.toISOString(), message });
+      this.progress.step(`[${formatSeconds(at.getTime() - this.since)}] ECS: ${message}`);
+    }
+    return this.seen.at(-1)?.message ?? null;
+  }
+}
+
+export async function waitForDeployment(options: WaitOptions): Promise<WaitResult> {
+  const { clock, progress, signal } = options;
+  const started = clock.now();
+  const deadline = started + options.timeoutSeconds * 1000;
+  const seconds = () => Math.round((clock.now() - started) / 1000);
+  let lastService: Service | null = null;
+  let lastSummary = "";
+  let errors = 0;
+  progress.info(
+    `Waiting for ${options.label} (polling every ${options.pollSeconds}s, timeout ${formatSeconds(options.timeoutSeconds * 1000)})`,
+  );
+  for (;;) {
+    if (signal.aborted)
+      return { status: "aborted", reason: abortReason(signal), service: lastService, seconds: seconds() };
+    let judgement: Judgement | null = null;
+    try {
+      const observation = await observe(options);
+      errors = 0;
+      lastService = observation.service;
+      options.events.record(observation.service);
+      judgement = options.strategy.judge(observation, options.target);
+    } catch (error) {
+      if (signal.aborted)
+        return { status: "aborted", reason: abortReason(signal), service: lastService, seconds: seconds() };
+      errors += 1;
+      const why = `${awsErrorName(error)}: ${(error as Error).message}`;
+      progress.warn(`reading the service failed (${errors}/${MAX_CONSECUTIVE_READ_ERRORS}): ${why}`);
+      if (errors >= MAX_CONSECUTIVE_READ_ERRORS) {
+        return {
+          status: "unknown",
+          reason: `ECS could not be read: ${why}`,
+          service: lastService,
+          seconds: seconds(),
+        };
+      }
+    }
+    if (judgement?.state === "completed")
+      return { status: "completed", service: lastService!, seconds: seconds() };
+    if (judgement?.state === "failed") {
+      return { status: "failed", reason: judgement.reason, service: lastService!, seconds: seconds() };
+    }
+    if (judgement && judgement.summary !== lastSummary) {
+      lastSummary = judgement.summary;
+      progress.step(
+        `${options.label}: ${judgement.summary} (${formatSeconds(clock.now() - started)} elapsed)`,
+      );
+    }
+    const remaining = deadline - clock.now();
+    if (remaining <= 0) {
+      return {
+        status: "timeout",
+        reason: `${options.label} did not finish within ${formatSeconds(options.timeoutSeconds * 1000)} (last state: ${lastSummary || "unknown"})`,
+        service: lastService,
+        seconds: seconds(),
+      };
+    }
+    try {
+      await clock.sleep(Math.min(options.pollSeconds * 1000, remaining), signal);
+    } catch {
+      return { status: "aborted", reason: abortReason(signal), service: lastService, seconds: seconds() };
+    }
+  }
+}
+
+async function observe(options: WaitOptions) {
+  const lookup = await describeService(options.ecs, options.ref);
+  if (!lookup.found) throw Object.assign(new Error(lookup.reason), { name: "ServiceNotFoundException" });
+  const arn = options.target.serviceDeploymentArn;
+  const serviceDeployment =
+    options.strategy.readsServiceDeployment && arn ? await describeServiceDeployment(options.ecs, arn) : null;
+  return { service: lookup.service, serviceDeployment };
+}
+
+function abortReason(signal: AbortSignal): string {
+  const reason = signal.reason;
+  const text = reason instanceof Error ? reason.message : reason ? String(reason) : "aborted";
+  return `the wait was interrupted (${text})`;
+}
