@@ -1,0 +1,10 @@
+-- Notes: the example app's one resource.
+SET lock_timeout = '5s';
+SET statement_timeout = '60s';
+
+CREATE TABLE IF NOT EXISTS notes (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  title text NOT NULL CHECK (char_length(title) BETWEEN 1 AND 200),
+  body text NOT NULL DEFAULT '',
+  created_at timestamptz NOT NULL DEFAULT now()
+);
