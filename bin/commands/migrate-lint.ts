@@ -9,7 +9,8 @@ const usage = `Usage: shipyard migrate-lint [--base REF] [--env NAME] [--dir PAT
 
 Lints SQL migrations with squawk for what breaks the running release or takes dangerous locks during a
 rolling deploy. Drops and renames are allowed only in migrations marked post-deploy: a
-\`-- shipyard:post-deploy\` line in the header comment, or a file name ending in .post-deploy.sql.
+\`-- shipyard:post-deploy\` line in the header comment (ship them one release after the code stopped
+using what they remove).
 
   --base REF       lint only migrations added or edited since \`git merge-base REF HEAD\`
                    (in a pull request: --base origin/\${GITHUB_BASE_REF}); default: all migrations

@@ -3,8 +3,8 @@
  * rolling deploy, where the old and new releases share one schema (see rules.ts for the judgement).
  *
  * The post-deploy convention: a migration is a "contract" migration — allowed to drop or rename
- * what an OLDER release used — when its file name ends in `.post-deploy.sql`, or its leading comment
- * block has the line `-- shipyard:post-deploy`. Writing it asserts: the release running now (and
+ * what an OLDER release used — when its leading comment block has the line `-- shipyard:post-deploy`
+ * (a comment, not a file-name suffix, so runners that insist on NNNN_name.sql names still accept it). Writing it asserts: the release running now (and
  * every release a rollback could return to) no longer uses what this migration removes. Lock rules
  * still apply to it: a DROP COLUMN needs a lock_timeout like anything else.
  *
@@ -82,8 +82,6 @@ export interface LintOptions {
   now?: () => number;
 }
 
-const POST_DEPLOY_SUFFIX = ".post-deploy.sql";
-
 /** Markers count only in the leading comment block, so they cannot hide between statements. */
 function hasHeaderMarker(sql: string, marker: string): boolean {
   const pattern = new RegExp(`^--\\s*shipyard:${marker}\\b`, "i");
@@ -96,16 +94,17 @@ function hasHeaderMarker(sql: string, marker: string): boolean {
   return false;
 }
 
-export function isPostDeploy(path: string, sql: string): boolean {
-  return path.endsWith(POST_DEPLOY_SUFFIX) || hasHeaderMarker(sql, "post-deploy");
+export function isPostDeploy(sql: string): boolean {
+  return hasHeaderMarker(sql, "post-deploy");
 }
 
 /**
  * The example app's runner (and the convention we document) wraps each file in a transaction unless
- * its header says `-- shipyard:no-transaction` (needed for CREATE INDEX CONCURRENTLY).
+ * its FIRST line is `-- shipyard:no-transaction` (needed for CREATE INDEX CONCURRENTLY). Same test as
+ * the runner's, so the lint never assumes a mode the runner will not use.
  */
 export function runsInTransaction(sql: string): boolean {
-  return !hasHeaderMarker(sql, "no-transaction");
+  return !sql.trimStart().startsWith("-- shipyard:no-transaction");
 }
 
 function judge(finding: SquawkFinding, postDeploy: boolean): LintFinding {
@@ -162,7 +161,7 @@ export async function lintMigrations(options: LintOptions): Promise<LintResult> 
   for (const path of selected.files) {
     const sql = await readFile(join(options.appRoot, path), "utf8");
     const transaction = wraps && runsInTransaction(sql);
-    files.push({ path, postDeploy: isPostDeploy(path, sql), edited: edited.has(path), transaction });
+    files.push({ path, postDeploy: isPostDeploy(sql), edited: edited.has(path), transaction });
   }
   const binary = options.squawkPath ?? findSquawk(options.env);
   // Two runs, because squawk's --assume-in-transaction applies to every file it is given.
@@ -204,7 +203,7 @@ export async function lintMigrations(options: LintOptions): Promise<LintResult> 
     result.reason = `${counts.errors} unsafe statement${counts.errors === 1 ? "" : "s"} in ${fileCount} migration${fileCount === 1 ? "" : "s"}: they would break the running release or lock tables during the deploy.`;
     result.nextSteps = [
       "Rewrite each statement as its `fix` says, then run `npx shipyard migrate-lint` again.",
-      "A drop/rename the running release no longer needs: put it in a migration marked `-- shipyard:post-deploy` (first line) or named *.post-deploy.sql.",
+      "A drop/rename the running release no longer needs: put it in a new migration whose header comment has the line `-- shipyard:post-deploy`.",
       "A rule that does not apply to you: add it to migrations.excludeRules in shipyard.json, or put `-- squawk-ignore RULE` above the statement.",
     ];
   }

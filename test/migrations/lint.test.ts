@@ -106,12 +106,12 @@ describe("the corpus", () => {
     expect(text).toMatch(/FAILED: 20 unsafe/);
   });
 
-  it("allows drops in migrations marked post-deploy, by comment or by file name", () => {
+  it("allows drops in migrations marked post-deploy", () => {
     expect(postDeploy.outcome).toBe("passed");
     expect(postDeploy.files.every((f) => f.postDeploy)).toBe(true);
     expect(postDeploy.findings.map((f) => [f.file, f.rule, f.level])).toEqual([
       ["post-deploy/0200_drop_legacy_column.sql", "ban-drop-column", "allowed"],
-      ["post-deploy/0210_drop_old_audit.post-deploy.sql", "ban-drop-table", "allowed"],
+      ["post-deploy/0210_drop_old_audit.sql", "ban-drop-table", "allowed"],
       ["post-deploy/0220_drop_renamed_column.sql", "ban-drop-column", "allowed"],
     ]);
     expect(postDeploy.counts).toEqual({ errors: 0, warnings: 0, allowed: 3 });
@@ -125,18 +125,19 @@ describe("the corpus", () => {
 });
 
 describe("markers", () => {
-  it("reads post-deploy from the header comment block or the file name only", () => {
-    expect(isPostDeploy("m/1.sql", "-- shipyard:post-deploy\nDROP TABLE t;")).toBe(true);
-    expect(isPostDeploy("m/1.sql", "-- why\n\n--   Shipyard:Post-Deploy\nDROP TABLE t;")).toBe(true);
-    expect(isPostDeploy("m/1.post-deploy.sql", "DROP TABLE t;")).toBe(true);
-    expect(isPostDeploy("m/1.sql", "SELECT 1;\n-- shipyard:post-deploy\nDROP TABLE t;")).toBe(false);
-    expect(isPostDeploy("m/1.sql", "-- shipyard:post-deployment\n")).toBe(false);
+  it("reads post-deploy from the header comment block only", () => {
+    expect(isPostDeploy("-- shipyard:post-deploy\nDROP TABLE t;")).toBe(true);
+    expect(isPostDeploy("-- why\n\n--   Shipyard:Post-Deploy\nDROP TABLE t;")).toBe(true);
+    expect(isPostDeploy("SELECT 1;\n-- shipyard:post-deploy\nDROP TABLE t;")).toBe(false);
+    expect(isPostDeploy("-- shipyard:post-deployment\n")).toBe(false);
   });
 
-  it("reads no-transaction from the header comment block", () => {
+  it("reads no-transaction from the first line only, exactly as the example app's runner does", () => {
     expect(runsInTransaction("-- shipyard:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (c);")).toBe(
       false,
     );
+    expect(runsInTransaction("\n-- shipyard:no-transaction\n")).toBe(false);
+    expect(runsInTransaction("-- why\n-- shipyard:no-transaction\n")).toBe(true);
     expect(runsInTransaction("SET x = 1;\n-- shipyard:no-transaction")).toBe(true);
   });
 });
