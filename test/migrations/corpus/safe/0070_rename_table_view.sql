@@ -2,4 +2,4 @@
 SET lock_timeout = '5s';
 SET statement_timeout = '60s';
 
-CREATE OR REPLACE VIEW people AS SELECT * FROM users;
+CREATE OR REPLACE VIEW people AS SELECT id, org_id, email, full_name FROM users;
