@@ -5,8 +5,9 @@
  * answers, and hands its URL to the test files. Each test file then creates its OWN database with
  * `createTestDatabase`, so files run in parallel and two runs on one server never collide.
  *
- * Today the server comes from DATABASE_URL. A fallback (e.g. a testcontainers PostgreSQL when Docker
- * is available) belongs in `findServer` and nowhere else.
+ * The server comes from DATABASE_URL. Without it, and with a Docker engine at hand (a laptop), the
+ * tests start a throwaway PostgreSQL with testcontainers, image SHIPYARD_TEST_POSTGRES_IMAGE
+ * (default postgres:16, production's major version), and stop it when the run ends.
  */
 import { randomBytes } from "node:crypto";
 import pg from "pg";
@@ -23,20 +24,58 @@ const HOW_TO_SET =
   "  export DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres\n" +
   "(any database on that server; the tests create and drop their own next to it).";
 
-async function findServer(): Promise<string> {
-  const url = process.env["DATABASE_URL"];
-  if (url === undefined || url === "") throw new Error(`DATABASE_URL is not set. ${HOW_TO_SET}`);
-  return url;
+interface Server {
+  url: string;
+  stop(): Promise<void>;
 }
 
-/** vitest globalSetup. */
-export async function setup(project: TestProject): Promise<void> {
-  const url = await findServer();
+const DEFAULT_POSTGRES_IMAGE = "postgres:16";
+
+async function findServer(): Promise<Server> {
+  const url = process.env["DATABASE_URL"];
+  if (url !== undefined && url !== "") return { url, stop: async () => {} };
+  return startContainer();
+}
+
+/** The fallback: a PostgreSQL container, when a Docker engine answers. */
+async function startContainer(): Promise<Server> {
+  // Loaded only here: runs with DATABASE_URL never pay for testcontainers.
+  const { getContainerRuntimeClient } = await import("testcontainers");
+  try {
+    await getContainerRuntimeClient();
+  } catch (error) {
+    throw new Error(
+      `DATABASE_URL is not set and no Docker engine answers (${(error as Error).message}), ` +
+        `so there is no PostgreSQL to test against. ${HOW_TO_SET}\nOr start Docker: the tests then run their own PostgreSQL.`,
+    );
+  }
+  const image = process.env["SHIPYARD_TEST_POSTGRES_IMAGE"] || DEFAULT_POSTGRES_IMAGE;
+  const { PostgreSqlContainer } = await import("@testcontainers/postgresql");
+  console.log(`DATABASE_URL is not set: starting a PostgreSQL container (${image}) with testcontainers.`);
+  const container = await new PostgreSqlContainer(image).start().catch((error: Error) => {
+    throw new Error(
+      `Could not start the PostgreSQL container ${image}: ${error.message}. ` +
+        "Set SHIPYARD_TEST_POSTGRES_IMAGE to an image you have, or set DATABASE_URL.",
+    );
+  });
+  return {
+    url: container.getConnectionUri(),
+    stop: async () => {
+      await container.stop();
+    },
+  };
+}
+
+/** vitest globalSetup; the function it returns is the teardown. */
+export async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const server = await findServer();
+  const url = server.url;
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
   try {
     await client.connect();
     await client.query("SELECT 1");
   } catch (error) {
+    await server.stop();
     throw new Error(
       `Cannot reach PostgreSQL at ${redact(url)}: ${(error as Error).message}. ` +
         `Start the server or fix DATABASE_URL. ${HOW_TO_SET}`,
@@ -45,6 +84,7 @@ export async function setup(project: TestProject): Promise<void> {
     await client.end().catch(() => {});
   }
   project.provide("databaseServerUrl", url);
+  return server.stop;
 }
 
 export interface TestDatabase {
