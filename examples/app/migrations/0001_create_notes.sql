@@ -1,4 +1,5 @@
--- Notes: the example app's one resource.
+-- The notes table. Runs in a transaction (the runner's default), together with its schema_migrations row.
+-- Short lock_timeout: if the table is busy, fail fast and retry instead of queueing every query behind us.
 SET lock_timeout = '5s';
 SET statement_timeout = '60s';
 
