@@ -8,8 +8,13 @@ import { type CliIO, type Command, processIO } from "./io.js";
 
 /** One file per command under bin/commands/, each exporting `command`. Keep the list alphabetical. */
 const commands: Record<string, () => Promise<{ command: Command }>> = {
+  deploy: () => import("./commands/deploy.js"),
   migrate: () => import("./commands/migrate.js"),
   "migrate-lint": () => import("./commands/migrate-lint.js"),
+  plan: () => import("./commands/plan.js"),
+  rollback: () => import("./commands/rollback.js"),
+  schema: () => import("./commands/schema.js"),
+  status: () => import("./commands/status.js"),
 };
 
 async function help(io: CliIO): Promise<number> {

@@ -36,7 +36,8 @@ export interface DeployInput extends CommandInput {
   commit?: string;
 }
 
-export type PlanInput = DeployInput;
+/** Like a deploy; without an image, the live image is used to render the template. */
+export type PlanInput = Omit<DeployInput, "image"> & { image?: string };
 
 export interface RollbackInput extends CommandInput {
   /** Task definition revision to return to (ARN, family:revision, or a revision number). */
