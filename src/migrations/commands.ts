@@ -160,7 +160,7 @@ export function migrateReport(
     migration: taskSummary(task),
   };
   if (!task.ok) {
-    report.reason = `${task.reason ?? "The migration task failed."} The service was not changed.`;
+    report.reason = `${task.reason ?? "The migration task failed"}; the service was not changed.`;
     report.nextSteps = nextStepsFor(task, context.environmentName, context.cluster);
   }
   return report;

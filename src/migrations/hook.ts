@@ -6,7 +6,7 @@
 import { execFile } from "node:child_process";
 import type { MigrationSettings } from "../config/schema.js";
 import type { DeployStep, DeployStepContext, StepVerdict } from "../deploy/steps.js";
-import { type LintResult, lintMigrations } from "./lint.js";
+import { formatLintResult, type LintResult, lintMigrations } from "./lint.js";
 import type { MigrationTaskResult } from "./run-task.js";
 
 export interface MigrationStepOptions {
@@ -22,7 +22,7 @@ function lintReason(result: LintResult): string {
     .map((f) => `${f.file}:${f.line} ${f.rule}`)
     .join(", ");
   const more = errors.length > 3 ? ` and ${errors.length - 3} more` : "";
-  return `Migration lint found ${errors.length} unsafe statement(s): ${shown}${more}. Nothing ran and the service was not changed; run \`npx shipyard migrate-lint\` for why and how to fix each.`;
+  return `Migration lint found ${errors.length} unsafe statement(s): ${shown}${more}, so no migration ran (\`npx shipyard migrate-lint\` shows why and how to fix each)`;
 }
 
 export function lintSummary(result: LintResult): Record<string, unknown> {
@@ -95,6 +95,8 @@ export function createMigrationStep(options: MigrationStepOptions = {}): DeployS
       if (settings.lint) {
         const lint = await lintStep(ctx, settings, options);
         report = lintSummary(lint);
+        if (lint.outcome === "failed") for (const line of formatLintResult(lint)) ctx.progress.info(line);
+        else ctx.progress.info(`Migration lint ${String(report.lint)}`);
         if (lint.outcome === "failed") return { status: "failed", reason: lintReason(lint), report };
       }
       const { runMigrationTask } = await import("./run-task.js");
@@ -116,10 +118,10 @@ export function createMigrationStep(options: MigrationStepOptions = {}): DeployS
       if (task.ok) {
         return { status: "passed", summary: `migrations applied in ${task.seconds}s`, report };
       }
-      const where = task.logs?.tailCommand ? ` Logs: ${task.logs.tailCommand}` : "";
+      const where = task.logs?.tailCommand ? ` Logs: \`${task.logs.tailCommand}\`` : "";
       return {
         status: "failed",
-        reason: `${task.reason ?? "The migration task failed."} The service was not changed.${where}`,
+        reason: `${task.reason ?? "The migration task failed"}${where ? `.${where}` : ""}`,
         report,
       };
     },

@@ -168,14 +168,14 @@ function judgeStopped(task: Task, container: string): Pick<MigrationTaskResult, 
     return {
       status: "not_started",
       ok: false,
-      reason: `The migration task stopped before the ${container} container ran (no exit code): ${stopped || "no reason given"}.`,
+      reason: `The migration task stopped before the ${container} container ran (no exit code): ${stopped || "no reason given"}`,
     };
   }
   if (exitCode !== 0) {
     return {
       status: "failed",
       ok: false,
-      reason: `The migration command exited with code ${exitCode} (${stopped || "no stop reason"}).`,
+      reason: `The migration command exited with code ${exitCode} (${stopped || "no stop reason"})`,
     };
   }
   return { status: "succeeded", ok: true };
@@ -225,6 +225,7 @@ export async function runMigrationTask(options: MigrationTaskOptions): Promise<M
       result.taskArn,
       options.region,
     );
+    reportOutcome(result, progress);
     return result;
   };
 
@@ -239,7 +240,7 @@ export async function runMigrationTask(options: MigrationTaskOptions): Promise<M
     const failures = (run.failures ?? [])
       .map((f) => [f.reason, f.detail, f.arn].filter(Boolean).join(" "))
       .join("; ");
-    result.reason = `ECS refused to start the migration task: ${failures || "RunTask returned no task"}.`;
+    result.reason = `ECS refused to start the migration task: ${failures || "RunTask returned no task"}`;
     return finish();
   }
   result.taskArn = task.taskArn;
@@ -247,6 +248,16 @@ export async function runMigrationTask(options: MigrationTaskOptions): Promise<M
   progress.step(`migration task ${taskId(task.taskArn)} started (${task.lastStatus ?? "PROVISIONING"})`);
   await waitForStop(options, result, started);
   return finish();
+}
+
+function reportOutcome(result: MigrationTaskResult, progress: Progress): void {
+  if (result.ok) progress.info(`Migrations applied: the task exited 0 after ${result.seconds}s.`);
+  else progress.warn(`Migration task ${result.status}: ${result.reason ?? "no reason"}.`);
+  if (result.logs?.consoleUrl) progress.info(`Migration logs: ${result.logs.consoleUrl}`);
+  if (result.logs?.tailCommand) progress.info(`  or: ${result.logs.tailCommand}`);
+  if (result.logs && !result.logs.consoleUrl) {
+    progress.info(`Migration logs: see the ${result.logs.driver} log driver's destination.`);
+  }
 }
 
 /** Polls DescribeTasks until STOPPED; on timeout or cancel, stops the task and says so. */
@@ -326,10 +337,10 @@ async function stopTask(
     await options.ecs.send(
       new StopTaskCommand({ cluster: options.cluster, task: taskArn, reason: `Shipyard: ${why}` }),
     );
-    result.reason = `The migration task was stopped because ${why} (last status ${result.lastStatus ?? "unknown"}); a migration in a transaction is rolled back when its connection closes.`;
+    result.reason = `The migration task was stopped because ${why} (last status ${result.lastStatus ?? "unknown"}); a migration in a transaction is rolled back when its connection closes`;
   } catch (error) {
     result.stillRunning = true;
-    result.reason = `${why}, and stopping the migration task failed (${(error as Error).message}): it may still be running.`;
+    result.reason = `${why}, and stopping the migration task failed (${(error as Error).message}): it may still be running`;
   }
   return result;
 }

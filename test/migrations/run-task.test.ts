@@ -119,7 +119,7 @@ describe("runMigrationTask", () => {
     const result = await runMigrationTask(options());
     expect(result).toMatchObject({ status: "failed", ok: false, exitCode: 1 });
     expect(result.reason).toBe(
-      "The migration command exited with code 1 (EssentialContainerExited: Essential container in task exited).",
+      "The migration command exited with code 1 (EssentialContainerExited: Essential container in task exited)",
     );
     const report = migrateReport(result, {
       environmentName: "staging",
@@ -129,7 +129,7 @@ describe("runMigrationTask", () => {
       finishedAt: 20_000,
     });
     expect(report).toMatchObject({ command: "migrate", outcome: "failed", exitCode: ExitCode.RolledBack });
-    expect(report.reason).toMatch(/exited with code 1.*The service was not changed\./);
+    expect(report.reason).toMatch(/exited with code 1.*; the service was not changed\./);
     expect(report.nextSteps?.[0]).toMatch(/^aws logs tail \/ecs\/web --log-stream-names web\/app\//);
     expect(report.migration?.logs).toMatch(
       /^https:\/\/eu-west-1\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=eu-west-1#logsV2:log-groups\/log-group\/\$252Fecs\$252Fweb\/log-events\/web\$252Fapp\$252F/,
@@ -189,7 +189,7 @@ describe("runMigrationTask", () => {
     const result = await runMigrationTask(options());
     expect(result).toMatchObject({ status: "not_started", ok: false, taskArn: null, exitCode: null });
     expect(result.reason).toBe(
-      "ECS refused to start the migration task: RESOURCE:MEMORY arn:aws:ecs:container-instance/x.",
+      "ECS refused to start the migration task: RESOURCE:MEMORY arn:aws:ecs:container-instance/x",
     );
     expect(sim.callsTo("DescribeTasks")).toHaveLength(0);
     expectServiceUntouched();

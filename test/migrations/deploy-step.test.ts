@@ -1,0 +1,133 @@
+/**
+ * The migration step inside a real deploy (C's controller, the ECS simulator, the real SDK, a
+ * FakeClock): lint, then the migration task from the NEW revision, then — only on exit code 0 —
+ * UpdateService. In every failure the service is never updated, the deploy exits 1 with the
+ * reason, and the new revision is not recorded anywhere a rollback would pick it up.
+ */
+import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { runDeploy } from "../../src/deploy/commands.js";
+import { ExitCode } from "../../src/errors.js";
+import { createMigrationStep } from "../../src/migrations/hook.js";
+import { configText, type Harness, startHarness } from "../deploy/harness.js";
+import type { TaskOutcome } from "../ecs-sim/tasks.js";
+
+const exampleMigrations = join(import.meta.dirname, "..", "..", "examples", "app", "migrations");
+const migrations = { command: ["node", "dist/migrate.js"], timeoutSeconds: 60 };
+const steps = () => ({ beforeUpdate: [createMigrationStep()], afterRollout: [] });
+
+let appRoot: string;
+let h: Harness;
+
+beforeAll(async () => {
+  appRoot = await mkdtemp(join(tmpdir(), "shipyard-deploy-migrate-"));
+  await cp(exampleMigrations, join(appRoot, "migrations"), { recursive: true });
+});
+afterAll(() => rm(appRoot, { recursive: true, force: true }));
+afterEach(async () => {
+  await h?.sim.stop();
+});
+
+async function deployWith(prepare: (h: Harness) => void, extra: Record<string, unknown> = { migrations }) {
+  h = await startHarness();
+  prepare(h);
+  return runDeploy(h.input({ configText: configText({}, extra), appRoot }), h.deps(steps()));
+}
+
+function expectServiceUntouched(newRevision: string | null) {
+  expect(h.sim.callsTo("UpdateService")).toHaveLength(0);
+  expect(h.sim.describe().taskDefinition).toBe(h.v1);
+  expect(h.sim.serviceTags()["shipyard:last-good"]).not.toBe(newRevision);
+}
+
+describe("deploy with migrations", () => {
+  it("runs the migration task from the new revision, and updates the service only after it exits 0", async () => {
+    const report = await deployWith((h) =>
+      h.sim.tasks.outcomes.push({ kind: "exit", code: 0, afterSeconds: 20 }),
+    );
+    expect(report.outcome).toBe("succeeded");
+    const [run] = h.sim.callsTo("RunTask");
+    expect(run?.input).toMatchObject({
+      taskDefinition: report.taskDefinition,
+      startedBy: "shipyard-migrate",
+      overrides: { containerOverrides: [{ name: "app", command: ["node", "dist/migrate.js"] }] },
+    });
+    const stoppedSeen = Math.max(...h.sim.callsTo("DescribeTasks").map((c) => c.atMs));
+    const [update] = h.sim.callsTo("UpdateService");
+    expect(update?.atMs).toBeGreaterThanOrEqual(stoppedSeen);
+    expect(h.sim.operations().indexOf("UpdateService")).toBeGreaterThan(
+      h.sim.operations().lastIndexOf("DescribeTasks"),
+    );
+    expect(report.migration).toMatchObject({
+      task: "succeeded",
+      exitCode: 0,
+      taskDefinition: report.taskDefinition,
+    });
+    expect(report.migration?.lint).toMatch(/^passed: 2 file\(s\), 0 unsafe/);
+  });
+
+  const failures: Array<[string, (h: Harness) => void, RegExp, string]> = [
+    [
+      "exits 1",
+      (h) => h.sim.tasks.outcomes.push({ kind: "exit", code: 1, afterSeconds: 15 } satisfies TaskOutcome),
+      /exited with code 1/,
+      "failed",
+    ],
+    [
+      "never starts",
+      (h) => h.sim.tasks.outcomes.push({ kind: "neverStarts", afterSeconds: 5 }),
+      /stopped before the app container ran \(no exit code\)/,
+      "not_started",
+    ],
+    [
+      "hangs past the timeout",
+      (h) => h.sim.tasks.outcomes.push({ kind: "hang" }),
+      /stopped because migrations\.timeoutSeconds \(60s\) passed/,
+      "timed_out",
+    ],
+    [
+      "is refused by RunTask",
+      (h) => h.sim.tasks.runTaskFailures.push([{ reason: "RESOURCE:MEMORY" }]),
+      /ECS refused to start the migration task: RESOURCE:MEMORY/,
+      "not_started",
+    ],
+  ];
+
+  it.each(failures)(
+    "fails the deploy without touching the service when the migration %s",
+    async (_, prepare, reason, status) => {
+      const report = await deployWith(prepare);
+      expect(report.outcome).toBe("failed");
+      expect(report.exitCode).toBe(ExitCode.RolledBack);
+      expect(report.reason).toMatch(reason);
+      expect(report.reason).toMatch(/the service was not changed/i);
+      expect(report.migration).toMatchObject({ task: status });
+      expectServiceUntouched(report.taskDefinition);
+    },
+  );
+
+  it("stops at the lint: an unsafe new migration never runs and the service is untouched", async () => {
+    const unsafe = join(appRoot, "migrations", "0003_rename_title.sql");
+    await writeFile(unsafe, "SET lock_timeout = '5s';\nALTER TABLE notes RENAME COLUMN title TO heading;\n");
+    try {
+      const report = await deployWith(() => {});
+      expect(report.exitCode).toBe(ExitCode.RolledBack);
+      expect(report.reason).toMatch(
+        /Migration lint found 1 unsafe statement\(s\): migrations\/0003_rename_title\.sql:2 renaming-column/,
+      );
+      expect(report.migration?.lintFindings).toEqual(["migrations/0003_rename_title.sql:2 renaming-column"]);
+      expect(h.sim.callsTo("RunTask")).toHaveLength(0);
+      expectServiceUntouched(report.taskDefinition);
+    } finally {
+      await rm(unsafe);
+    }
+  });
+
+  it("skips the step for an environment without migrations", async () => {
+    const report = await deployWith(() => {}, {});
+    expect(report.outcome).toBe("succeeded");
+    expect(h.sim.callsTo("RunTask")).toHaveLength(0);
+  });
+});
