@@ -1,13 +1,35 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { runDeploy } from "../../src/deploy/commands.js";
-import { type Harness, NEW_IMAGE, startHarness } from "./harness.js";
+import type { DeployStep, StepVerdict } from "../../src/deploy/steps.js";
+import { configText, type Harness, NEW_IMAGE, OLD_IMAGE, startHarness } from "./harness.js";
 
 let h: Harness;
 afterEach(async () => {
   await h?.sim.stop();
 });
 
-describe("deploy", () => {
+function step(
+  name: string,
+  reportKey: "migration" | "verification",
+  verdict: StepVerdict,
+  log: string[] = [],
+): DeployStep {
+  return {
+    name,
+    reportKey,
+    run: async (ctx) => {
+      log.push(`${name}:run:${ctx.taskDefinitionArn.split("/").at(-1)}:${ctx.previousRelease}`);
+      return verdict;
+    },
+    afterRollback: async (_ctx, reason) => {
+      log.push(`${name}:afterRollback:${reason.slice(0, 20)}`);
+    },
+  };
+}
+
+const serviceTaskDefinition = (h: Harness) => h.sim.describe().taskDefinition;
+
+describe("deploy: rollouts", () => {
   it("rolls out a healthy release, waits on our deployment and records last-good", async () => {
     h = await startHarness();
     const report = await runDeploy(h.input(), h.deps());
@@ -19,9 +41,11 @@ describe("deploy", () => {
     const container = (body.containerDefinitions as Array<Record<string, unknown>>)[0]!;
     expect(container.image).toBe(NEW_IMAGE);
     expect(container.environment).toContainEqual({ name: "SENTRY_RELEASE", value: "v2" });
+    expect(container.environment).toContainEqual({ name: "APP_ENV", value: "staging" });
     expect(h.sim.taskDefinitionTags(report.taskDefinition!)).toMatchObject({
       "shipyard:release": "v2",
       "shipyard:commit": "abc1234",
+      "shipyard:previous": h.v1,
     });
     expect(h.sim.serviceTags()).toMatchObject({
       "shipyard:last-good": report.taskDefinition,
@@ -35,5 +59,288 @@ describe("deploy", () => {
       strategy: "ROLLING",
     });
     expect(h.sim.operations()).not.toContain("DeregisterTaskDefinition");
+    // Noticed within one poll interval of completion (20 s in the simulator, polls every 5 s).
+    expect(report.timings.phases.find((p) => p.name === "rollout")!.seconds).toBe(20);
+    expect(report.events?.map((e) => e.message)).toContain("(service web) has reached a steady state.");
+    expect(
+      h.progress.lines.some((l) => l.includes("[20s] ECS: (service web) has reached a steady state.")),
+    ).toBe(true);
+  });
+
+  it("polls with exactly one DescribeServices per poll interval", async () => {
+    h = await startHarness();
+    h.sim.timing = { startSeconds: 5, healthySeconds: 60, failAfterSeconds: 30 };
+    await runDeploy(h.input(), h.deps());
+    const calls = h.sim.operations();
+    const afterUpdate = calls.slice(calls.indexOf("UpdateService"));
+    // 60 s rollout / 5 s interval = 13 polls (t=0..60), plus one read to tag the service.
+    expect(afterUpdate.filter((op) => op === "DescribeServices")).toHaveLength(14);
+    const polls = h.sim.callsTo("DescribeServices").map((c) => c.atMs);
+    const gaps = polls.slice(2, -1).map((t, i) => t - polls[i + 1]!);
+    expect(new Set(gaps)).toEqual(new Set([5000]));
+  });
+
+  it("treats a circuit-breaker rollback as a failure and waits until ECS is back on the previous revision", async () => {
+    h = await startHarness();
+    h.sim.behaviours.set(NEW_IMAGE, "failing");
+    const report = await runDeploy(h.input(), h.deps());
+    expect(report.outcome).toBe("rolled_back");
+    expect(report.exitCode).toBe(1);
+    expect(report.reason).toMatch(/circuit breaker: tasks failed to start/);
+    expect(report.details?.restoredWith).toBe("ECS circuit breaker rollback");
+    expect(serviceTaskDefinition(h)).toBe(h.v1);
+    expect(h.sim.callsTo("UpdateService")).toHaveLength(1);
+    expect(h.sim.operations()).not.toContain("StopServiceDeployment");
+    expect(h.sim.serviceTags()["shipyard:last-good"]).toBeUndefined();
+  });
+
+  it("stops a stuck deployment at the timeout with StopServiceDeployment(ROLLBACK)", async () => {
+    h = await startHarness();
+    h.sim.behaviours.set(NEW_IMAGE, "stuck");
+    const report = await runDeploy(h.input({ configText: configText({ timeoutSeconds: 60 }) }), h.deps());
+    expect(report.outcome).toBe("rolled_back");
+    expect(report.exitCode).toBe(1);
+    expect(report.reason).toMatch(/did not finish within 1m00s/);
+    expect(h.sim.callsTo("StopServiceDeployment")[0]!.input.stopType).toBe("ROLLBACK");
+    expect(serviceTaskDefinition(h)).toBe(h.v1);
+    expect(report.details?.restoredWith).toBe("StopServiceDeployment(ROLLBACK)");
+  });
+
+  it("without the circuit breaker, a failing rollout times out and is stopped", async () => {
+    h = await startHarness();
+    h.sim.behaviours.set(NEW_IMAGE, "failing");
+    const config = configText({ timeoutSeconds: 60, circuitBreaker: { enable: false, rollback: false } });
+    const report = await runDeploy(h.input({ configText: config }), h.deps());
+    expect(report.exitCode).toBe(1);
+    expect(h.sim.callsTo("StopServiceDeployment")).toHaveLength(1);
+    expect(serviceTaskDefinition(h)).toBe(h.v1);
+  });
+
+  it("exits 3 with the exact commands when the rollback itself fails", async () => {
+    h = await startHarness();
+    h.sim.behaviours.set(NEW_IMAGE, "failing");
+    h.sim.rollbackBehaviour = "failing";
+    const report = await runDeploy(h.input(), h.deps());
+    expect(report.outcome).toBe("failed");
+    expect(report.exitCode).toBe(3);
+    expect(report.reason).toMatch(/restoring web:1 was not confirmed/);
+    expect(report.nextSteps).toEqual([
+      "npx shipyard status --env staging",
+      `npx shipyard rollback --env staging --to ${h.v1}`,
+      `aws ecs update-service --region eu-west-1 --cluster main --service web --task-definition ${h.v1}`,
+    ]);
+  });
+
+  it("exits 3 when a stuck rollback times out", async () => {
+    h = await startHarness();
+    h.sim.behaviours.set(NEW_IMAGE, "stuck");
+    h.sim.rollbackBehaviour = "stuck";
+    const config = configText({ timeoutSeconds: 30, rollbackTimeoutSeconds: 30 });
+    const report = await runDeploy(h.input({ configText: config }), h.deps());
+    expect(report.exitCode).toBe(3);
+    expect(report.reason).toMatch(/rollback to web:1 did not finish within 30s/);
+  });
+});
+
+describe("deploy: faults and refusals", () => {
+  it("retries throttling bursts and 5xx answers", async () => {
+    h = await startHarness();
+    h.sim.injectFault("DescribeServices", "ThrottlingException", 400, 3);
+    h.sim.injectFault("RegisterTaskDefinition", "ThrottlingException", 400, 2);
+    h.sim.injectFault("UpdateService", "ServerException", 500, 1);
+    const report = await runDeploy(h.input(), h.deps());
+    expect(report.outcome).toBe("succeeded");
+    expect(h.sim.calls.filter((c) => c.fault).length).toBe(6);
+    expect(h.sim.callsTo("UpdateService").filter((c) => !c.fault)).toHaveLength(1);
+  });
+
+  it("retries throttling with the production client settings (adaptive retry)", async () => {
+    h = await startHarness();
+    h.sim.injectFault("RegisterTaskDefinition", "ThrottlingException", 400, 1);
+    const deps = h.deps();
+    delete deps.ecsClientFactory;
+    const report = await runDeploy(h.input(), deps);
+    expect(report.outcome).toBe("succeeded");
+    expect(h.sim.callsTo("RegisterTaskDefinition")).toHaveLength(2);
+  });
+
+  it("reports 'service not changed' when UpdateService fails for good", async () => {
+    h = await startHarness();
+    h.sim.injectFault("UpdateService", "AccessDeniedException", 400, 1);
+    const report = await runDeploy(h.input(), h.deps());
+    expect(report.exitCode).toBe(1);
+    expect(report.reason).toMatch(
+      /UpdateService failed \(AccessDeniedException.*the service was not changed/,
+    );
+    expect(serviceTaskDefinition(h)).toBe(h.v1);
+  });
+
+  it("refuses a missing service with exit 2 before registering anything", async () => {
+    h = await startHarness();
+    const config = JSON.parse(configText());
+    config.environments.staging.service = "api";
+    const report = await runDeploy(h.input({ configText: JSON.stringify(config) }), h.deps());
+    expect(report.exitCode).toBe(2);
+    expect(report.reason).toMatch(/service "api" in cluster "main" was not found \(MISSING\)/);
+    expect(h.sim.operations()).toEqual(["DescribeServices"]);
+  });
+
+  it("refuses a missing cluster with exit 2", async () => {
+    h = await startHarness();
+    const config = JSON.parse(configText());
+    config.environments.staging.cluster = "nope";
+    const report = await runDeploy(h.input({ configText: JSON.stringify(config) }), h.deps());
+    expect(report.exitCode).toBe(2);
+    expect(report.reason).toMatch(/cluster "nope" does not exist/);
+  });
+
+  it.each(["DRAINING", "INACTIVE"] as const)("refuses a %s service with exit 2", async (status) => {
+    h = await startHarness();
+    h.sim.createService({ service: "old", taskDefinition: h.v1, status });
+    const config = JSON.parse(configText());
+    config.environments.staging.service = "old";
+    const report = await runDeploy(h.input({ configText: JSON.stringify(config) }), h.deps());
+    expect(report.exitCode).toBe(2);
+    expect(report.reason).toContain(`is ${status}, not ACTIVE`);
+    expect(h.sim.operations()).toEqual(["DescribeServices"]);
+  });
+
+  it("refuses while another deployment is in flight", async () => {
+    h = await startHarness();
+    h.sim.startDeployment(
+      "main",
+      "web",
+      h.sim.registerTaskDefinition({
+        family: "web",
+        containerDefinitions: [{ name: "app", image: OLD_IMAGE }],
+      }),
+      "stuck",
+    );
+    const report = await runDeploy(h.input(), h.deps());
+    expect(report.exitCode).toBe(2);
+    expect(report.reason).toMatch(/another deployment is in flight/);
+    expect(report.nextSteps?.[0]).toContain("npx shipyard status --env staging");
+    expect(h.sim.operations()).toEqual(["DescribeServices"]);
+  });
+});
+
+describe("deploy: steps", () => {
+  it("a failed beforeUpdate step leaves the service untouched", async () => {
+    h = await startHarness();
+    const log: string[] = [];
+    const migrate = step(
+      "migrate",
+      "migration",
+      { status: "failed", reason: "exit code 1", report: { exitCode: 1 } },
+      log,
+    );
+    const report = await runDeploy(h.input(), h.deps({ beforeUpdate: [migrate], afterRollout: [] }));
+    expect(report.outcome).toBe("failed");
+    expect(report.exitCode).toBe(1);
+    expect(report.reason).toBe("migrate failed: exit code 1; the service was not changed");
+    expect(report.migration).toEqual({ exitCode: 1 });
+    expect(log).toEqual(["migrate:run:web:2:v1"]);
+    expect(h.sim.operations()).not.toContain("UpdateService");
+  });
+
+  it("a failed verification restores the previous revision and tells the steps", async () => {
+    h = await startHarness();
+    const log: string[] = [];
+    const steps = {
+      beforeUpdate: [step("migrate", "migration", { status: "passed", summary: "ok" }, log)],
+      afterRollout: [
+        step(
+          "error-rate",
+          "verification",
+          { status: "failed", reason: "errors 12% vs 1%", report: { errorRate: 0.12 } },
+          log,
+        ),
+      ],
+    };
+    const report = await runDeploy(h.input(), h.deps(steps));
+    expect(report.outcome).toBe("rolled_back");
+    expect(report.exitCode).toBe(1);
+    expect(report.verification).toEqual({ errorRate: 0.12 });
+    expect(report.reason).toMatch(/^error-rate failed: errors 12% vs 1%; the service is back on web:1$/);
+    expect(h.sim.callsTo("UpdateService").map((c) => c.input.taskDefinition)).toEqual([
+      report.taskDefinition,
+      h.v1,
+    ]);
+    expect(serviceTaskDefinition(h)).toBe(h.v1);
+    expect(log.filter((l) => l.includes("afterRollback"))).toHaveLength(2);
+  });
+
+  it.each([
+    ["rollback", "rolled_back", 1],
+    ["fail", "failed", 3],
+    ["accept", "succeeded", 0],
+  ] as const)(
+    "an inconclusive verification with onInconclusive=%s ends %s (exit %i)",
+    async (policy, outcome, exitCode) => {
+      h = await startHarness();
+      const steps = {
+        beforeUpdate: [],
+        afterRollout: [
+          step("error-rate", "verification", { status: "inconclusive", reason: "Sentry unreachable" }),
+        ],
+      };
+      const config = configText({}, { verify: { onInconclusive: policy } });
+      const report = await runDeploy(h.input({ configText: config }), h.deps(steps));
+      expect(report.outcome).toBe(outcome);
+      expect(report.exitCode).toBe(exitCode);
+      if (policy === "accept")
+        expect(report.details?.warning).toMatch(/inconclusive: Sentry unreachable \(accepted\)/);
+      if (policy === "fail") expect(serviceTaskDefinition(h)).toBe(report.taskDefinition);
+    },
+  );
+
+  it("a step that throws counts as failed", async () => {
+    h = await startHarness();
+    const broken: DeployStep = {
+      name: "smoke",
+      reportKey: "verification",
+      run: async () => {
+        throw new Error("boom");
+      },
+    };
+    const report = await runDeploy(h.input(), h.deps({ beforeUpdate: [], afterRollout: [broken] }));
+    expect(report.exitCode).toBe(1);
+    expect(report.reason).toMatch(/smoke failed: it threw: boom/);
+  });
+});
+
+describe("deploy: interruption and moto-like endpoints", () => {
+  it("SIGINT during the wait exits 3 with the commands to resume or roll back, leaving the service alone", async () => {
+    h = await startHarness();
+    h.sim.behaviours.set(NEW_IMAGE, "stuck");
+    const start = h.clock.now();
+    h.clock.onAdvance((now) => {
+      if (now - start >= 15_000 && !h.controller.signal.aborted)
+        h.controller.abort(new Error("received SIGINT"));
+    });
+    const report = await runDeploy(h.input(), h.deps());
+    expect(report.exitCode).toBe(3);
+    expect(report.reason).toMatch(/interrupted \(received SIGINT\); the rollout may still be running/);
+    expect(report.nextSteps).toContain("npx shipyard status --env staging");
+    expect(report.nextSteps).toContain(`npx shipyard rollback --env staging --to ${h.v1}`);
+    expect(h.sim.operations()).not.toContain("StopServiceDeployment");
+  });
+
+  it("judges by deployment and task counts when the endpoint omits rolloutState", async () => {
+    h = await startHarness();
+    h.sim.omitRolloutState = true;
+    const report = await runDeploy(h.input(), h.deps());
+    expect(report.outcome).toBe("succeeded");
+    expect(report.timings.phases.find((p) => p.name === "rollout")!.seconds).toBe(20);
+  });
+
+  it("restores with UpdateService when the endpoint has no StopServiceDeployment", async () => {
+    h = await startHarness();
+    h.sim.omitRolloutState = true;
+    h.sim.behaviours.set(NEW_IMAGE, "stuck");
+    const report = await runDeploy(h.input({ configText: configText({ timeoutSeconds: 30 }) }), h.deps());
+    expect(report.outcome).toBe("rolled_back");
+    expect(report.details?.restoredWith).toBe("UpdateService to the previous revision");
+    expect(serviceTaskDefinition(h)).toBe(h.v1);
   });
 });
