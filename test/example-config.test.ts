@@ -1,0 +1,98 @@
+/**
+ * The example app's shipyard.json, Shipyard's bundled task-def.json and default Dockerfile must agree
+ * with each other and with the config schema: they are what the README tells users to copy.
+ */
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../src/config/load.js";
+import { renderTaskDefinition } from "../src/config/taskdef.js";
+
+const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), "utf8");
+
+const config = parseConfig(read("examples/app/shipyard.json"), "examples/app/shipyard.json");
+const template = read("task-def.json");
+const dockerfile = read("Dockerfile");
+const DIGEST = `sha256:${"a".repeat(64)}`;
+
+function render(environmentName: string) {
+  const environment = config.environments[environmentName]!;
+  return renderTaskDefinition({
+    templateText: template,
+    source: "task-def.json",
+    environmentName,
+    environment,
+    repository: config.image,
+    image: `${config.image}@${DIGEST}`,
+    release: "0123abc",
+  });
+}
+
+describe("examples/app/shipyard.json", () => {
+  it("validates against the schema, with production gated on staging", () => {
+    expect(Object.keys(config.environments)).toEqual(["staging", "production"]);
+    expect(config.environments["production"]!.requires).toBe("staging");
+    for (const environment of Object.values(config.environments)) {
+      expect(environment.migrations?.command).toEqual(["node", "dist/migrate.js"]);
+      expect(environment.sentry).toMatchObject({ org: "acme", project: "shipyard-example" });
+    }
+  });
+
+  it.each(["staging", "production"])(
+    "fills every placeholder of the bundled task-def.json for %s",
+    (name) => {
+      const rendered = render(name);
+      const environment = config.environments[name]!;
+      const app = rendered.containerDefinitions.find((c) => c.name === "app")!;
+
+      expect(JSON.stringify(rendered)).not.toMatch(/\{\{/);
+      expect(rendered.family).toBe(environment.variables["FAMILY"]);
+      expect(app.image).toBe(`${config.image}@${DIGEST}`);
+      expect(app.environment).toContainEqual({ name: "SENTRY_RELEASE", value: "0123abc" });
+      expect(app.secrets).toEqual([
+        { name: "DATABASE_URL", valueFrom: environment.variables["DATABASE_SECRET_ARN"] },
+      ]);
+      expect(app.logConfiguration?.options?.["awslogs-region"]).toBe(environment.region);
+    },
+  );
+});
+
+describe("the bundled task-def.json and the default Dockerfile", () => {
+  const app = render("staging").containerDefinitions[0]!;
+
+  it("run the same health check", () => {
+    const healthcheck = /^HEALTHCHECK .*\\\n\s+CMD (\[.*\])$/m.exec(dockerfile);
+    expect(healthcheck).not.toBeNull();
+    expect(app.healthCheck?.command).toEqual(["CMD", ...(JSON.parse(healthcheck![1]!) as string[])]);
+  });
+
+  it("give the app's drain time to finish before ECS kills the container", () => {
+    const drainMs = Number(app.environment?.find((e) => e.name === "SHUTDOWN_TIMEOUT_MS")?.value);
+    expect(drainMs).toBeGreaterThan(0);
+    expect(drainMs).toBeLessThan(app.stopTimeout! * 1000);
+  });
+
+  it("agree on the port", () => {
+    expect(app.portMappings?.[0]?.containerPort).toBe(3000);
+    expect(app.environment).toContainEqual({ name: "PORT", value: "3000" });
+    expect(dockerfile).toMatch(/^EXPOSE 3000$/m);
+  });
+
+  it("the Dockerfile takes its base image from NODE_IMAGE in every stage and pulls no frontend", () => {
+    const froms = dockerfile.match(/^FROM .*/gm) ?? [];
+    expect(froms.length).toBeGreaterThan(1);
+    for (const from of froms) expect(from).toMatch(/^FROM (\$\{NODE_IMAGE\}|fetch|deps) AS [a-z-]+$/);
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-alpine$/m);
+    expect(dockerfile).not.toMatch(/^#\s*syntax=/m);
+  });
+});
+
+describe("examples/app/biome.json", () => {
+  // The app keeps its own root config so its lint also works when Dagger gets examples/app alone.
+  it("has the same formatter and linter rules as the repository's", () => {
+    const rules = (text: string) => {
+      const { $schema: _schema, files: _files, ...rest } = JSON.parse(text) as Record<string, unknown>;
+      return rest;
+    };
+    expect(rules(read("examples/app/biome.json"))).toEqual(rules(read("biome.json")));
+  });
+});
