@@ -87,7 +87,8 @@ export async function runSquawk(run: SquawkRun): Promise<SquawkFinding[]> {
   if (run.files.length === 0) return [];
   const args = ["--reporter", "json"];
   if (run.excludeRules.length > 0) args.push(`--exclude=${run.excludeRules.join(",")}`);
-  if (run.assumeInTransaction) args.push("--assume-in-transaction");
+  // Explicit both ways: a .squawk.toml in the app must not change what the runner really does.
+  args.push(run.assumeInTransaction ? "--assume-in-transaction" : "--no-assume-in-transaction");
   args.push("--", ...run.files);
   const result = await execute(run.binary, args, run.cwd, run.signal);
   if (/invalid rule name/i.test(result.stderr)) {

@@ -192,6 +192,22 @@ describe("exclusions and errors", () => {
     expect((error as ShipyardError).hint).toMatch(/glibc/);
   });
 
+  it("judges transactions by the runner's marker even when a .squawk.toml says otherwise", async () => {
+    const own = await mkdtemp(join(tmpdir(), "shipyard-lint-toml-"));
+    try {
+      await writeFile(join(own, ".squawk.toml"), "assume_in_transaction = true\n");
+      execFileSync("mkdir", ["-p", join(own, "migrations")]);
+      await writeFile(
+        join(own, "migrations", "0001_index.sql"),
+        await readFile(join(corpus, "safe", "0010_index_concurrently.sql")),
+      );
+      const result = await lintMigrations({ appRoot: own });
+      expect(result.findings).toEqual([]);
+    } finally {
+      await rm(own, { recursive: true, force: true });
+    }
+  });
+
   it("reports SQL that does not parse as a blocking finding", async () => {
     await writeFile(join(app, "db", "002.sql"), "SET lock_timeout = '5s';\nALTER TABLE users ADD COLUMN;\n");
     const result = await lintMigrations({ appRoot: app, directory: "db", excludeRules: ["ban-drop-column"] });
