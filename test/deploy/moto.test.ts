@@ -1,0 +1,135 @@
+/**
+ * Integration smoke test against moto's ECS server (a second, independent implementation of the
+ * API): deploy, status and rollback through the real SDK. moto has no service-deployment APIs and
+ * keeps stale deployment entries, so this exercises the count-based fallback, not rollout behaviour.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import {
+  CreateClusterCommand,
+  CreateServiceCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+} from "@aws-sdk/client-ecs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FakeClock } from "../../src/clock.js";
+import { runDeploy, runRollback, runStatus } from "../../src/deploy/commands.js";
+import { RecordingProgress } from "../../src/progress.js";
+import { configText, digest, NEW_IMAGE, OLD_IMAGE, TEMPLATE } from "./harness.js";
+
+const credentials = { accessKeyId: "AKIAMOTOTEST", secretAccessKey: "moto-secret" };
+let moto: ChildProcess;
+let endpoint: string;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Waits for moto to answer; it needs a second or two to import. Bounded, then fails loudly. */
+async function waitUntilUp(url: string, process: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (process.exitCode !== null) throw new Error(`moto exited with code ${process.exitCode}`);
+    try {
+      await fetch(`${url}/moto-api/`);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error("moto did not start within 30 s");
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  endpoint = `http://127.0.0.1:${port}`;
+  moto = spawn("python3", ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], {
+    env: { ...process.env, MOTO_ECS_SERVICE_RUNNING: "1" },
+    stdio: "ignore",
+  });
+  await waitUntilUp(endpoint, moto);
+  const ecs = new ECSClient({ region: "eu-west-1", endpoint, credentials });
+  await ecs.send(new CreateClusterCommand({ clusterName: "main" }));
+  const v1 = await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family: "web",
+      containerDefinitions: [
+        {
+          name: "app",
+          image: OLD_IMAGE,
+          memory: 512,
+          environment: [{ name: "SENTRY_RELEASE", value: "v1" }],
+        },
+      ],
+    }),
+  );
+  await ecs.send(
+    new CreateServiceCommand({
+      cluster: "main",
+      serviceName: "web",
+      taskDefinition: v1.taskDefinition!.taskDefinitionArn!,
+      desiredCount: 1,
+    }),
+  );
+}, 40_000);
+
+afterAll(() => {
+  moto?.kill("SIGTERM");
+});
+
+function deps() {
+  return {
+    clock: new FakeClock(),
+    random: () => 0.5,
+    progress: new RecordingProgress(),
+    signal: new AbortController().signal,
+    env: {},
+  };
+}
+
+const input = () => ({
+  configText: configText(),
+  taskDefinitionText: TEMPLATE,
+  environmentName: "staging",
+  appRoot: "/tmp",
+  aws: { endpoint, ...credentials },
+  image: NEW_IMAGE,
+  release: "v2",
+});
+
+describe("against moto's ECS server", () => {
+  it("deploys, shows status and rolls back", async () => {
+    const deployed = await runDeploy(input(), deps());
+    expect(deployed.outcome).toBe("succeeded");
+    expect(deployed.taskDefinition).toMatch(/task-definition\/web:2$/);
+    expect(deployed.previousTaskDefinition).toMatch(/task-definition\/web:1$/);
+
+    const status = await runStatus(input(), deps());
+    expect(status).toMatchObject({
+      outcome: "succeeded",
+      taskDefinition: deployed.taskDefinition,
+      image: NEW_IMAGE,
+      release: "v2",
+    });
+
+    const third = await runDeploy({ ...input(), image: digest("b"), release: "v3" }, deps());
+    expect(third.outcome).toBe("succeeded");
+
+    const back = await runRollback(input(), deps());
+    expect(back.outcome).toBe("succeeded");
+    expect(back.taskDefinition).toBe(deployed.taskDefinition);
+    expect(back.release).toBe("v2");
+    expect(back.details?.chosenBecause).toBe("the last good revision recorded by the last deploy");
+
+    const after = await runStatus(input(), deps());
+    expect(after.taskDefinition).toBe(deployed.taskDefinition);
+  }, 60_000);
+});
