@@ -6,7 +6,9 @@
 #
 # Stages: pnpm (the pinned pnpm) → fetch (lockfile only) → deps / prod-deps → build → runtime.
 # Dependencies are downloaded in a layer keyed on pnpm-lock.yaml alone, so a source change — or a
-# package.json change that leaves the lockfile alone — never downloads a package again.
+# package.json change that leaves the lockfile alone — never downloads a dependency again. The app's
+# .dockerignore must exclude node_modules and dist (see examples/app/.dockerignore): `COPY . .` would
+# otherwise put the host's node_modules over the one installed here.
 
 # Every stage starts from this image; override it to build on a mirror or another Node (22 works).
 ARG NODE_IMAGE=node:24-alpine
