@@ -4,7 +4,8 @@
  * UpdateService. In every failure the service is never updated, the deploy exits 1 with the
  * reason, and the new revision is not recorded anywhere a rollback would pick it up.
  */
-import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -122,6 +123,64 @@ describe("deploy with migrations", () => {
       expectServiceUntouched(report.taskDefinition);
     } finally {
       await rm(unsafe);
+    }
+  });
+
+  it("lints only migrations added since the running release when that release is a commit", async () => {
+    const repo = await mkdtemp(join(tmpdir(), "shipyard-deploy-release-"));
+    const git = (...args: string[]) =>
+      execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], {
+        cwd: repo,
+        encoding: "utf8",
+      }).trim();
+    try {
+      git("init", "-q", "-b", "main");
+      await mkdir(join(repo, "migrations"));
+      // Applied long ago, before anyone linted: unsafe by today's rules.
+      await writeFile(join(repo, "migrations", "0001_old.sql"), "CREATE INDEX notes_idx ON notes (id);\n");
+      git("add", ".");
+      git("commit", "-q", "-m", "release 1");
+      const running = git("rev-parse", "HEAD");
+      await cp(join(exampleMigrations, "0001_create_notes.sql"), join(repo, "migrations", "0002_new.sql"));
+      git("add", ".");
+      git("commit", "-q", "-m", "release 2");
+
+      const deployRunning = async (release: string) => {
+        await h?.sim.stop();
+        h = await startHarness();
+        const current = h.sim.registerTaskDefinition({
+          family: "api",
+          containerDefinitions: [
+            {
+              name: "app",
+              image: "ghcr.io/acme/app@sha256:1",
+              environment: [{ name: "SENTRY_RELEASE", value: release }],
+            },
+          ],
+        });
+        h.sim.createService({ cluster: "main", service: "api", taskDefinition: current });
+        return runDeploy(
+          h.input({ configText: configText({}, { migrations, service: "api" }), appRoot: repo }),
+          h.deps(steps()),
+        );
+      };
+
+      const sinceRelease = await deployRunning(running);
+      expect(sinceRelease.outcome).toBe("succeeded");
+      expect(sinceRelease.migration).toMatchObject({
+        lint: expect.stringMatching(/^passed: 1 file/),
+        lintScope: `added since ${running}`,
+      });
+      expect(h.progress.lines).toContain(
+        `Linting migrations added since the running release ${running.slice(0, 12)}`,
+      );
+
+      const notACommit = await deployRunning("v1");
+      expect(notACommit.outcome).toBe("failed");
+      expect(notACommit.reason).toMatch(/migrations\/0001_old\.sql:1 require-concurrent-index-creation/);
+      expect(h.sim.callsTo("UpdateService")).toHaveLength(0);
+    } finally {
+      await rm(repo, { recursive: true, force: true });
     }
   });
 
