@@ -127,7 +127,7 @@ describe("against moto's ECS server", () => {
     expect(back.outcome).toBe("succeeded");
     expect(back.taskDefinition).toBe(deployed.taskDefinition);
     expect(back.release).toBe("v2");
-    expect(back.details?.chosenBecause).toBe("the last good revision recorded by the last deploy");
+    expect(back.details?.chosenBecause).toBe("the revision before the last good one");
 
     const after = await runStatus(input(), deps());
     expect(after.taskDefinition).toBe(deployed.taskDefinition);
