@@ -11,5 +11,8 @@ export default defineConfig({
     hookTimeout: 900_000,
     // One file at a time: the machine has 2 cores and the files share the built app image.
     fileParallelism: false,
+    // Ryuk (testcontainers' reaper) is an image from a registry, which is unreachable here: the tests
+    // stop their own containers instead.
+    env: { TESTCONTAINERS_RYUK_DISABLED: "true" },
   },
 });
