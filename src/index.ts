@@ -15,7 +15,9 @@ import {
   object,
   type Secret,
 } from "@dagger.io/dagger";
+import { InputError } from "./errors.js";
 import { loadApp, runSteps } from "./pipeline/app.js";
+import { cliResult, runCli, shipyardCli } from "./pipeline/cli.js";
 import {
   APP_HOST,
   APP_URL_ENV,
@@ -29,6 +31,14 @@ import {
   withDatabase,
   withMigrations,
 } from "./pipeline/containers.js";
+import {
+  type AwsSecrets,
+  type Face,
+  lintsMigrations,
+  prepareFace,
+  reportResult,
+  stepsLintedElsewhere,
+} from "./pipeline/deploy.js";
 import { surfaced } from "./pipeline/failure.js";
 import { buildImage, publishImage, publishReferences } from "./pipeline/image.js";
 import { hasScript, requireScripts } from "./pipeline/manifest.js";
@@ -222,6 +232,199 @@ export class Shipyard {
         database,
         DEV_DATABASE,
       ).withDefaultTerminalCmd(["sh"]);
+    });
+  }
+
+  /**
+   * Lint the app's SQL migrations with squawk for what breaks a rolling deploy (locks, drops, renames, NOT NULL...): fails when one is unsafe. Runs in a Debian Node image (squawk needs glibc).
+   */
+  @func()
+  @check()
+  async migrateLint(): Promise<void> {
+    return surfaced(async () => {
+      const run = await runCli(shipyardCli(this.nodeVersion, this.appDirectory()), [
+        "migrate-lint",
+        "--json",
+      ]);
+      cliResult(run, "Migration lint");
+      process.stderr.write(run.stderr);
+    });
+  }
+
+  /**
+   * Show what a deploy would change (rendered task definition, deployment settings, image) without changing anything. Returns the JSON report.
+   *
+   * @param env Environment in shipyard.json, e.g. staging or production.
+   * @param awsAccessKeyId AWS access key id, e.g. env://AWS_ACCESS_KEY_ID. Read only when the ECS client is built.
+   * @param awsSecretAccessKey AWS secret access key, e.g. env://AWS_SECRET_ACCESS_KEY.
+   * @param awsSessionToken Session token of temporary credentials (OIDC role, assumed role), e.g. env://AWS_SESSION_TOKEN.
+   * @param image Image to plan with, by digest (repo@sha256:...). Default: the image the service runs now.
+   */
+  @func({ cache: "never" })
+  async plan(
+    env: string,
+    awsAccessKeyId: Secret,
+    awsSecretAccessKey: Secret,
+    awsSessionToken?: Secret,
+    image = "",
+  ): Promise<string> {
+    return surfaced(async () => {
+      const face = await this.face(env, {
+        accessKeyId: awsAccessKeyId,
+        secretAccessKey: awsSecretAccessKey,
+        sessionToken: awsSessionToken,
+      });
+      const { runPlan } = await import("./deploy/commands.js");
+      const report = await runPlan(
+        {
+          ...face.input,
+          taskDefinitionText: face.files.taskDefinitionText,
+          ...(image ? { image } : {}),
+          ...(this.commit ? { commit: this.commit } : {}),
+        },
+        face.deps,
+      );
+      return reportResult(report);
+    });
+  }
+
+  /**
+   * Deploy to an environment: lint and run migrations, register the task definition, roll out, wait on THIS deployment, verify, and roll back by itself when anything fails. Returns the JSON report; fails (with the report) unless the release is live and verified.
+   *
+   * @param env Environment in shipyard.json, e.g. staging or production.
+   * @param awsAccessKeyId AWS access key id, e.g. env://AWS_ACCESS_KEY_ID. Read only when the ECS client is built.
+   * @param awsSecretAccessKey AWS secret access key, e.g. env://AWS_SECRET_ACCESS_KEY.
+   * @param awsSessionToken Session token of temporary credentials (OIDC role, assumed role), e.g. env://AWS_SESSION_TOKEN.
+   * @param image Image to deploy, by digest (repo@sha256:...), as `publish` printed it. Empty: build and publish this source first (needs --commit and the registry flags).
+   * @param release Release name (Sentry, /version). Default: the commit, else the digest.
+   * @param registryUsername Registry user, only used without --image.
+   * @param registryPassword Registry password or token, only used without --image, e.g. env://GITHUB_TOKEN.
+   * @param sentryAuthToken Sentry token (org:read, project:releases) for release bookkeeping and the error-rate gate, e.g. env://SENTRY_AUTH_TOKEN.
+   */
+  @func({ cache: "never" })
+  async deploy(
+    env: string,
+    awsAccessKeyId: Secret,
+    awsSecretAccessKey: Secret,
+    awsSessionToken?: Secret,
+    image = "",
+    release = "",
+    registryUsername = "",
+    registryPassword?: Secret,
+    sentryAuthToken?: Secret,
+  ): Promise<string> {
+    return surfaced(async () => {
+      const face = await this.face(
+        env,
+        { accessKeyId: awsAccessKeyId, secretAccessKey: awsSecretAccessKey, sessionToken: awsSessionToken },
+        sentryAuthToken,
+      );
+      if (await lintsMigrations(face)) {
+        const lint = await runCli(shipyardCli(this.nodeVersion, this.appDirectory()), [
+          "migrate-lint",
+          "--env",
+          env,
+          "--json",
+        ]);
+        cliResult(lint, `Migration lint before deploying to ${env} (nothing was changed)`);
+      }
+      let reference = image;
+      if (reference === "") {
+        if (!registryPassword) {
+          throw new InputError(
+            "Without --image, deploy builds and publishes first, and that needs registry credentials.",
+            [],
+            "pass --image=<the reference publish printed>, or --registry-username=USER --registry-password=env://TOKEN",
+          );
+        }
+        reference = await this.publish(
+          face.files.imageRepository,
+          registryUsername,
+          registryPassword,
+          [],
+          release,
+        );
+      }
+      const { runDeploy } = await import("./deploy/commands.js");
+      const report = await runDeploy(
+        {
+          ...face.input,
+          taskDefinitionText: face.files.taskDefinitionText,
+          image: reference,
+          ...(release ? { release } : {}),
+          ...(this.commit ? { commit: this.commit } : {}),
+        },
+        { ...face.deps, steps: await stepsLintedElsewhere() },
+      );
+      return reportResult(report);
+    });
+  }
+
+  /**
+   * Put an environment back on its last good task definition (or --to a given revision) and wait until it is stable. Returns the JSON report.
+   *
+   * @param env Environment in shipyard.json, e.g. production.
+   * @param awsAccessKeyId AWS access key id, e.g. env://AWS_ACCESS_KEY_ID. Read only when the ECS client is built.
+   * @param awsSecretAccessKey AWS secret access key, e.g. env://AWS_SECRET_ACCESS_KEY.
+   * @param awsSessionToken Session token of temporary credentials (OIDC role, assumed role), e.g. env://AWS_SESSION_TOKEN.
+   * @param to Revision to return to: an ARN, family:revision or a revision number. Default: the last good one Shipyard recorded.
+   */
+  @func({ cache: "never" })
+  async rollback(
+    env: string,
+    awsAccessKeyId: Secret,
+    awsSecretAccessKey: Secret,
+    awsSessionToken?: Secret,
+    to = "",
+  ): Promise<string> {
+    return surfaced(async () => {
+      const face = await this.face(env, {
+        accessKeyId: awsAccessKeyId,
+        secretAccessKey: awsSecretAccessKey,
+        sessionToken: awsSessionToken,
+      });
+      const { runRollback } = await import("./deploy/commands.js");
+      return reportResult(await runRollback({ ...face.input, ...(to ? { to } : {}) }, face.deps));
+    });
+  }
+
+  /**
+   * What an environment runs now: task definition, image, release, deployments in flight, last good revision. Returns the JSON report.
+   *
+   * @param env Environment in shipyard.json, e.g. production.
+   * @param awsAccessKeyId AWS access key id, e.g. env://AWS_ACCESS_KEY_ID. Read only when the ECS client is built.
+   * @param awsSecretAccessKey AWS secret access key, e.g. env://AWS_SECRET_ACCESS_KEY.
+   * @param awsSessionToken Session token of temporary credentials (OIDC role, assumed role), e.g. env://AWS_SESSION_TOKEN.
+   */
+  @func({ cache: "never" })
+  async status(
+    env: string,
+    awsAccessKeyId: Secret,
+    awsSecretAccessKey: Secret,
+    awsSessionToken?: Secret,
+  ): Promise<string> {
+    return surfaced(async () => {
+      const face = await this.face(env, {
+        accessKeyId: awsAccessKeyId,
+        secretAccessKey: awsSecretAccessKey,
+        sessionToken: awsSessionToken,
+      });
+      const { runStatus } = await import("./deploy/commands.js");
+      return reportResult(await runStatus(face.input, face.deps));
+    });
+  }
+
+  private appDirectory(): Directory {
+    return this.app === "." ? this.source : this.source.directory(this.app);
+  }
+
+  private face(env: string, aws: AwsSecrets, sentryAuthToken?: Secret): Promise<Face> {
+    return prepareFace({
+      appDir: this.appDirectory(),
+      app: this.app,
+      environmentName: env,
+      aws,
+      sentryAuthToken,
     });
   }
 

@@ -25,6 +25,14 @@ function typescriptFiles(dir: string): string[] {
   });
 }
 
+/** The environment and AWS credentials every deploy-side function takes first. */
+const AWS = {
+  env: undefined,
+  awsAccessKeyId: undefined,
+  awsSecretAccessKey: undefined,
+  awsSessionToken: undefined,
+};
+
 /** Every function the module exposes: its @check marking, cache policy and arguments with defaults. */
 const EXPECTED: Record<string, { check: boolean; cache?: string; args: Record<string, unknown> }> = {
   lint: { check: true, args: {} },
@@ -37,6 +45,22 @@ const EXPECTED: Record<string, { check: boolean; cache?: string; args: Record<st
     args: { repository: undefined, username: undefined, password: undefined, tags: [], release: "" },
   },
   dev: { check: false, args: {} },
+  migrateLint: { check: true, args: {} },
+  plan: { check: false, cache: "never", args: { ...AWS, image: "" } },
+  deploy: {
+    check: false,
+    cache: "never",
+    args: {
+      ...AWS,
+      image: "",
+      release: "",
+      registryUsername: "",
+      registryPassword: undefined,
+      sentryAuthToken: undefined,
+    },
+  },
+  rollback: { check: false, cache: "never", args: { ...AWS, to: "" } },
+  status: { check: false, cache: "never", args: AWS },
 };
 
 let module: DaggerModule;
