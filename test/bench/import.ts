@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 
-const run_ = promisify(execFile);
+const execFileAsync = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const REPETITIONS = 7;
 
@@ -37,8 +37,14 @@ function targets(): Target[] {
   const srcFiles = sourceFiles(join(ROOT, "src")).map((file) => pathToFileURL(file).href);
   return [
     { label: "`@dagger.io/dagger` alone", specifiers: ["@dagger.io/dagger"] },
-    { label: "`src/index.ts` (the Shipyard module)", specifiers: [pathToFileURL(join(ROOT, "src/index.ts")).href] },
-    { label: `every file under src/ (${srcFiles.length}, as the engine's loader does)`, specifiers: srcFiles },
+    {
+      label: "`src/index.ts` (the Shipyard module)",
+      specifiers: [pathToFileURL(join(ROOT, "src/index.ts")).href],
+    },
+    {
+      label: `every file under src/ (${srcFiles.length}, as the engine's loader does)`,
+      specifiers: srcFiles,
+    },
   ];
 }
 
@@ -49,12 +55,17 @@ async function sample(target: Target): Promise<number> {
     `for (const specifier of ${JSON.stringify(target.specifiers)}) await import(specifier);`,
     "process.stdout.write(String(performance.now() - started));",
   ].join("\n");
-  const { stdout } = await run_(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
-    cwd: ROOT,
-    env: { ...process.env, NODE_NO_WARNINGS: "1" },
-  });
+  const { stdout } = await execFileAsync(
+    process.execPath,
+    ["--import", "tsx", "--input-type=module", "-e", script],
+    {
+      cwd: ROOT,
+      env: { ...process.env, NODE_NO_WARNINGS: "1" },
+    },
+  );
   const ms = Number(stdout.trim());
-  if (!Number.isFinite(ms)) throw new Error(`import bench: unexpected child output ${JSON.stringify(stdout)}`);
+  if (!Number.isFinite(ms))
+    throw new Error(`import bench: unexpected child output ${JSON.stringify(stdout)}`);
   return ms;
 }
 
