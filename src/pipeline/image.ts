@@ -33,6 +33,9 @@ export function buildImage(build: ImageBuild): Container {
       buildArgs: [
         { name: "NODE_IMAGE", value: build.nodeImage },
         { name: "SENTRY_RELEASE", value: build.release },
+        // The default Dockerfile labels these itself; passed only when known so no fake value appears.
+        ...(build.commit !== "" ? [{ name: "REVISION", value: build.commit }] : []),
+        ...(build.sourceUrl !== "" ? [{ name: "SOURCE_URL", value: build.sourceUrl }] : []),
       ],
     })
     .withLabel(LABEL_VERSION, build.release);

@@ -5,7 +5,7 @@
 import { dag } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
 import type { Chain, FakeEngine } from "./fake-engine.js";
-import { runOn, SHA } from "./harness.js";
+import { REPOSITORY_ROOT, runOn, SHA } from "./harness.js";
 
 const TOKEN = "ghp_plaintextRegistryToken1234567890";
 const SECRETS = { secrets: { "env://REGISTRY_TOKEN": TOKEN } };
@@ -42,6 +42,8 @@ describe("build", () => {
       buildArgs: [
         { name: "NODE_IMAGE", value: "node:22-alpine" },
         { name: "SENTRY_RELEASE", value: SHA },
+        { name: "REVISION", value: SHA },
+        { name: "SOURCE_URL", value: "https://github.com/acme/api" },
       ],
     });
     const withFile = image.find((c) => c.field === "withFile")!;
@@ -79,6 +81,23 @@ describe("build", () => {
       value: "dev",
     });
     expect(labels(image)).toEqual({ "org.opencontainers.image.version": "dev" });
+    expect(image.find((c) => c.field === "dockerBuild")!.args["buildArgs"]).toEqual([
+      { name: "NODE_IMAGE", value: "node:24-alpine" },
+      { name: "SENTRY_RELEASE", value: "dev" },
+    ]);
+  });
+});
+
+describe("build on examples/app, as shipped", () => {
+  it("uses Shipyard's default Dockerfile (the example app has none)", async () => {
+    const { engine, error } = await runOn(
+      { sourceDir: REPOSITORY_ROOT, app: "examples/app", commit: SHA },
+      async (shipyard) => (await shipyard.build()).id(),
+    );
+    expect(error).toBeUndefined();
+    expect(imageChain(engine).find((c) => c.field === "dockerBuild")!.args["dockerfile"]).toBe(
+      ".shipyard.Dockerfile",
+    );
   });
 });
 
