@@ -56,7 +56,10 @@ export interface CommandDeps {
   env: NodeJS.ProcessEnv;
   /** Tests inject a client for the simulator; default: the real SDK client. */
   ecsClientFactory?: EcsClientFactory;
-  /** Migration / verification steps (deploy only). Default: none. */
+  /**
+   * Migration / verification steps (deploy only). Real callers pass `await defaultDeploySteps()`
+   * (src/deploy/default-steps.ts); absent means none (tests of the controller alone).
+   */
   steps?: DeploySteps;
 }
 

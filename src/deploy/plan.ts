@@ -3,7 +3,7 @@
  * change against the live task definition and the service's deployment settings. Changes nothing.
  */
 import { imageOf, readBundledTemplate, renderTaskDefinition, stripReadOnly } from "../config/taskdef.js";
-import { ExitCode } from "../errors.js";
+import { ExitCode, InputError } from "../errors.js";
 import type { Report } from "../report/report.js";
 import { type CommandDeps, type PlanInput, prepare } from "./commands.js";
 import { defaultRelease } from "./deploy.js";
@@ -45,7 +45,18 @@ export async function plan(input: PlanInput, deps: CommandDeps): Promise<Report>
   const liveImage = imageOf(live.taskDefinition, environment.container);
   if (rendered === null) {
     deps.progress.info(`No --image given: planning with the live image ${liveImage ?? "(none)"}.`);
-    rendered = render(liveImage ?? "");
+    try {
+      rendered = render(liveImage ?? "");
+    } catch (error) {
+      if (error instanceof InputError) {
+        throw new InputError(
+          error.message.split("\n")[0]!,
+          error.problems,
+          "pass --image REPO@sha256:DIGEST to plan with the image you mean to deploy",
+        );
+      }
+      throw error;
+    }
   }
   const { tags: _ignored, ...renderedBody } = rendered;
   const taskDefinitionChanges = diff(

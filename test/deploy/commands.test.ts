@@ -323,3 +323,43 @@ describe("reports", () => {
     }
   });
 });
+
+describe("interrupting the CLI", () => {
+  it("SIGINT during the wait prints the state and the commands to resume or roll back, exit 3", async () => {
+    h = await startHarness();
+    h.sim.behaviours.set(NEW_IMAGE, "stuck");
+    const dir = await mkdtemp(join(tmpdir(), "shipyard-cli-"));
+    await writeFile(join(dir, "shipyard.json"), configText({ pollSeconds: 30 }));
+    await writeFile(join(dir, "task-def.json"), TEMPLATE);
+    const env = {
+      AWS_ENDPOINT_URL_ECS: h.sim.endpoint,
+      AWS_ACCESS_KEY_ID: "AKIACLITEST",
+      AWS_SECRET_ACCESS_KEY: "cli-secret-value",
+    };
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
+    const controller = new AbortController();
+    // The first poll after UpdateService is where a person presses Ctrl-C.
+    h.sim.onCall = (call) => {
+      if (call.operation === "DescribeServices" && h.sim.callsTo("UpdateService").length > 0) {
+        controller.abort(new Error("received SIGINT"));
+      }
+    };
+    try {
+      const io = { ...captureIO(env, dir), signal: controller.signal };
+      const exit = await runCli(["deploy", "--env", "staging", "--image", NEW_IMAGE], io);
+      expect(exit).toBe(3);
+      const stderr = io.err.join("\n");
+      expect(stderr).toMatch(
+        /why: +the wait was interrupted \(received SIGINT\); the rollout may still be running/,
+      );
+      expect(stderr).toContain("npx shipyard status --env staging");
+      expect(stderr).toContain(`npx shipyard rollback --env staging --to ${h.v1}`);
+      expect(stderr).toContain(
+        `aws ecs update-service --region eu-west-1 --cluster main --service web --task-definition ${h.v1}`,
+      );
+    } finally {
+      process.env = saved;
+    }
+  });
+});

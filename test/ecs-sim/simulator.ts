@@ -33,7 +33,8 @@
  * One-off tasks (RunTask/DescribeTasks/StopTask): sim.tasks.outcomes.push(
  *     { kind: "exit", code: 1, afterSeconds: 30 } | { kind: "neverStarts" } | { kind: "hang" });
  *   sim.tasks.runTaskFailures.push([{ reason: "RESOURCE:MEMORY" }]); default outcome: exit 0 after 10 s.
- * Calls: sim.calls (operation, input, atMs, fault), sim.operations(), sim.callsTo("UpdateService").
+ * Calls: sim.calls (operation, input, atMs, fault), sim.operations(), sim.callsTo("UpdateService");
+ *   sim.onCall = (call) => ... runs on every call before it is answered (e.g. to abort mid-wait).
  */
 import type { FakeClock } from "../../src/clock.js";
 import { AwsError, type RunningServer, serve } from "./http.js";
@@ -113,6 +114,7 @@ export class EcsSimulator {
   rollbackBehaviour: Behaviour = "healthy";
   timing = { startSeconds: 5, healthySeconds: 20, failAfterSeconds: 30 };
   omitRolloutState = false;
+  onCall: ((call: RecordedCall) => void) | undefined;
   readonly tasks: TaskBook;
   readonly region: string;
   private readonly taskDefinitions: SimTaskDefinition[] = [];
@@ -236,6 +238,7 @@ export class EcsSimulator {
   private handle(operation: string, input: Json): unknown {
     const call: RecordedCall = { operation, input, atMs: this.clock.now() };
     this.calls.push(call);
+    this.onCall?.(call);
     const fault = this.faults.find(
       (f) => f.remaining > 0 && (f.operation === operation || f.operation === "*"),
     );
