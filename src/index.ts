@@ -414,6 +414,38 @@ export class Shipyard {
     });
   }
 
+  /**
+   * Run the app's migrations now, as a one-off ECS task from a task definition revision, without changing the service (e.g. after fixing the database by hand). Returns the JSON report.
+   *
+   * @param env Environment in shipyard.json, e.g. staging.
+   * @param awsAccessKeyId AWS access key id, e.g. env://AWS_ACCESS_KEY_ID. Read only when the ECS client is built.
+   * @param awsSecretAccessKey AWS secret access key, e.g. env://AWS_SECRET_ACCESS_KEY.
+   * @param awsSessionToken Session token of temporary credentials (OIDC role, assumed role), e.g. env://AWS_SESSION_TOKEN.
+   * @param taskDefinition Revision whose image runs the migrations (ARN or family:revision). Default: the one the service runs now.
+   */
+  @func({ cache: "never" })
+  async migrate(
+    env: string,
+    awsAccessKeyId: Secret,
+    awsSecretAccessKey: Secret,
+    awsSessionToken?: Secret,
+    taskDefinition = "",
+  ): Promise<string> {
+    return surfaced(async () => {
+      const face = await this.face(env, {
+        accessKeyId: awsAccessKeyId,
+        secretAccessKey: awsSecretAccessKey,
+        sessionToken: awsSessionToken,
+      });
+      const { runMigrate } = await import("./migrations/commands.js");
+      const report = await runMigrate(
+        { ...face.input, ...(taskDefinition ? { taskDefinition } : {}) },
+        face.deps,
+      );
+      return reportResult(report);
+    });
+  }
+
   private appDirectory(): Directory {
     return this.app === "." ? this.source : this.source.directory(this.app);
   }

@@ -188,6 +188,22 @@ describe("deploy", () => {
   });
 });
 
+describe("migrate", () => {
+  it("refuses an environment without migrations before reading any credential", async () => {
+    const { engine, error } = await runOn(
+      { fixture: "deployable" },
+      (shipyard) => shipyard.migrate("production", ...aws()),
+      SECRETS,
+    );
+    expect(error?.message).toContain(
+      'Environment "production" has no migrations configured; nothing was run.',
+    );
+    expect(error?.message).toContain('Next: add "migrations"');
+    expect(plaintextReads(engine.queries.map((q) => q.chain))).toEqual([]);
+    expect(sim.callsTo("RunTask")).toEqual([]);
+  });
+});
+
 describe("migrateLint", () => {
   it("passes when the CLI exits 0", async () => {
     const { engine, error } = await runOn({ fixture: "deployable" }, (shipyard) => shipyard.migrateLint());

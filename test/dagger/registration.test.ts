@@ -61,6 +61,7 @@ const EXPECTED: Record<string, { check: boolean; cache?: string; args: Record<st
   },
   rollback: { check: false, cache: "never", args: { ...AWS, to: "" } },
   status: { check: false, cache: "never", args: AWS },
+  migrate: { check: false, cache: "never", args: { ...AWS, taskDefinition: "" } },
 };
 
 let module: DaggerModule;
