@@ -103,6 +103,11 @@ export interface MigrateInput extends CommandInput {
 function nextStepsFor(task: MigrationTaskResult, environmentName: string, cluster: string): string[] {
   const steps: string[] = [];
   if (task.logs?.tailCommand) steps.push(task.logs.tailCommand);
+  if (task.stillRunning && !task.taskArn) {
+    steps.push(
+      `aws ecs list-tasks --cluster ${cluster} --started-by shipyard-migrate --desired-status RUNNING`,
+    );
+  }
   if (task.stillRunning && task.taskArn) {
     steps.push(`aws ecs stop-task --cluster ${cluster} --task ${task.taskArn} --reason "stop migration"`);
   }

@@ -18,6 +18,7 @@ import {
   type ECSClient,
   RunTaskCommand,
   type RunTaskCommandInput,
+  type RunTaskCommandOutput,
   type Service,
   StopTaskCommand,
   type Task,
@@ -116,10 +117,25 @@ export function logLocation(
   };
 }
 
+/** Reads before RunTask: when they fail nothing has run, so say what to check (exit 2). */
+async function beforeRunning<T>(what: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    throw new InputError(
+      `Could not ${what}: ${(error as Error).name}: ${(error as Error).message}; nothing was run.`,
+      [],
+      "check the region, cluster and service in shipyard.json, the AWS credentials, and that they allow ecs:DescribeServices, ecs:DescribeTaskDefinition, ecs:RunTask, ecs:DescribeTasks, ecs:StopTask and iam:PassRole on the task roles",
+    );
+  }
+}
+
 async function describeService(options: MigrationTaskOptions): Promise<Service> {
-  const answer = await options.ecs.send(
-    new DescribeServicesCommand({ cluster: options.cluster, services: [options.service] }),
-    { abortSignal: options.signal },
+  const answer = await beforeRunning(`read the service ${options.cluster}/${options.service}`, () =>
+    options.ecs.send(new DescribeServicesCommand({ cluster: options.cluster, services: [options.service] }), {
+      abortSignal: options.signal,
+    }),
   );
   const service = answer.services?.find((s) => s.status === "ACTIVE");
   if (!service) {
@@ -187,9 +203,11 @@ export async function runMigrationTask(options: MigrationTaskOptions): Promise<M
   const service = await describeService(options);
   const requested = options.taskDefinition ?? service.taskDefinition ?? "";
   const definition = (
-    await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: requested }), {
-      abortSignal: options.signal,
-    })
+    await beforeRunning(`read the task definition ${requested}`, () =>
+      ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: requested }), {
+        abortSignal: options.signal,
+      }),
+    )
   ).taskDefinition;
   const containerDefinition = definition?.containerDefinitions?.find((c) => c.name === options.container);
   if (!definition || !containerDefinition) {
@@ -219,12 +237,10 @@ export async function runMigrationTask(options: MigrationTaskOptions): Promise<M
   };
   const finish = () => {
     result.seconds = Math.round((clock.now() - started) / 100) / 10;
-    result.logs = logLocation(
-      containerDefinition.logConfiguration,
-      options.container,
-      result.taskArn,
-      options.region,
-    );
+    // No task, no logs: pointing at the log group would only send people looking in the wrong place.
+    result.logs = result.taskArn
+      ? logLocation(containerDefinition.logConfiguration, options.container, result.taskArn, options.region)
+      : null;
     reportOutcome(result, progress);
     return result;
   };
@@ -232,9 +248,23 @@ export async function runMigrationTask(options: MigrationTaskOptions): Promise<M
   progress.info(
     `Running the migration task: ${options.command.join(" ")} (container ${options.container}, ${taskDefinition.split("/").at(-1)})`,
   );
-  const run = await ecs.send(new RunTaskCommand(runTaskInput(service, { ...options, taskDefinition })), {
-    abortSignal: options.signal,
-  });
+  let run: RunTaskCommandOutput;
+  try {
+    run = await ecs.send(new RunTaskCommand(runTaskInput(service, { ...options, taskDefinition })), {
+      abortSignal: options.signal,
+    });
+  } catch (error) {
+    const details = error as { $fault?: string; $metadata?: { httpStatusCode?: number } };
+    const serverSide = details.$fault === "server" || (details.$metadata?.httpStatusCode ?? 0) >= 500;
+    const message = (error as Error).message.split("\n")[0];
+    result.reason = `RunTask failed: ${(error as Error).name}: ${message}`;
+    // A server error after retries leaves it open whether ECS started the task.
+    if (serverSide) {
+      result.stillRunning = true;
+      result.reason += `; ECS may have started the task anyway: aws ecs list-tasks --cluster ${options.cluster} --started-by shipyard-migrate`;
+    }
+    return finish();
+  }
   const task = run.tasks?.[0];
   if ((run.failures && run.failures.length > 0) || !task?.taskArn) {
     const failures = (run.failures ?? [])

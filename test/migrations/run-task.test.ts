@@ -195,6 +195,44 @@ describe("runMigrationTask", () => {
     expectServiceUntouched();
   });
 
+  it("fails cleanly when RunTask itself is rejected (client error: nothing started)", async () => {
+    sim.injectFault("RunTask", "AccessDeniedException", 400, 1);
+    const result = await runMigrationTask(options());
+    expect(result).toMatchObject({ status: "not_started", ok: false, taskArn: null });
+    expect(result.reason).toMatch(/^RunTask failed: AccessDeniedException: injected AccessDeniedException$/);
+    expect(result.stillRunning).toBeUndefined();
+    expectServiceUntouched();
+  });
+
+  it("says a task may exist when RunTask keeps failing server-side (exit 3, with the command to look)", async () => {
+    sim.injectFault("RunTask", "ServerException", 500, 10);
+    const result = await runMigrationTask(options());
+    expect(result.stillRunning).toBe(true);
+    const report = migrateReport(result, {
+      environmentName: "staging",
+      cluster: "main",
+      service: "web",
+      startedAt: 0,
+      finishedAt: 1,
+    });
+    expect(report.exitCode).toBe(ExitCode.NeedsAttention);
+    expect(report.nextSteps).toContain(
+      "aws ecs list-tasks --cluster main --started-by shipyard-migrate --desired-status RUNNING",
+    );
+    expectServiceUntouched();
+  });
+
+  it("turns a failed read before RunTask into exit 2 with what to check", async () => {
+    sim.injectFault("DescribeServices", "AccessDeniedException", 400, 1);
+    const error = await runMigrationTask(options()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).message).toMatch(
+      /^Could not read the service main\/web: AccessDeniedException: .*; nothing was run\.$/,
+    );
+    expect((error as InputError).hint).toMatch(/ecs:RunTask/);
+    expect(sim.callsTo("RunTask")).toHaveLength(0);
+  });
+
   it("stops its task when the run is cancelled", async () => {
     sim.tasks.outcomes.push({ kind: "hang" });
     const controller = new AbortController();
