@@ -236,16 +236,23 @@ export class Shipyard {
   }
 
   /**
-   * Lint the app's SQL migrations with squawk for what breaks a rolling deploy (locks, drops, renames, NOT NULL...): fails when one is unsafe. Runs in a Debian Node image (squawk needs glibc).
+   * Lint the app's SQL migrations with squawk for what breaks a rolling deploy (locks, drops, renames, NOT NULL...): fails when one is unsafe. Runs in a Debian Node image (squawk needs glibc). Passes when the app has neither shipyard.json nor a migrations/ folder.
    */
   @func()
   @check()
   async migrateLint(): Promise<void> {
     return surfaced(async () => {
-      const run = await runCli(shipyardCli(this.nodeVersion, this.appDirectory()), [
-        "migrate-lint",
-        "--json",
+      const dir = this.appDirectory();
+      const [hasConfig, hasMigrations] = await Promise.all([
+        dir.exists("shipyard.json"),
+        dir.exists("migrations"),
       ]);
+      if (!hasConfig && !hasMigrations) {
+        // Nothing says where migrations live: an app without SQL migrations must still pass `dagger check`.
+        process.stderr.write("No shipyard.json and no migrations/ folder: no migrations to lint.\n");
+        return;
+      }
+      const run = await runCli(shipyardCli(this.nodeVersion, dir), ["migrate-lint", "--json"]);
       cliResult(run, "Migration lint");
       process.stderr.write(run.stderr);
     });

@@ -214,6 +214,12 @@ describe("migrateLint", () => {
     expect(engine.render(engine.chainOf(String(module.args["source"])))).toBe("currentModule.source");
   });
 
+  it("passes without running anything when the app has no migrations at all", async () => {
+    const { engine, error } = await runOn({ fixture: "app" }, (shipyard) => shipyard.migrateLint());
+    expect(error).toBeUndefined();
+    expect(engine.chainsEndingWith("exitCode")).toEqual([]);
+  });
+
   it("fails with squawk's findings when a migration is unsafe", async () => {
     const { error } = await runOn({ fixture: "deployable" }, (shipyard) => shipyard.migrateLint(), {
       responders: [
