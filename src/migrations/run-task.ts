@@ -8,20 +8,15 @@
  * The revision it runs is the new one the deploy registered; nothing here records it anywhere, so it
  * can never become a rollback target — only a service deployment that completed and was verified can.
  *
- * Loaded lazily (it pulls in the AWS SDK): import it with `await import(...)`.
+ * The AWS SDK is loaded on first use: the Dagger runtime imports every file under src/.
  */
 import { randomUUID } from "node:crypto";
-import {
-  DescribeServicesCommand,
-  DescribeTaskDefinitionCommand,
-  DescribeTasksCommand,
-  type ECSClient,
-  RunTaskCommand,
-  type RunTaskCommandInput,
-  type RunTaskCommandOutput,
-  type Service,
-  StopTaskCommand,
-  type Task,
+import type {
+  ECSClient,
+  RunTaskCommandInput,
+  RunTaskCommandOutput,
+  Service,
+  Task,
 } from "@aws-sdk/client-ecs";
 import type { Clock } from "../clock.js";
 import { InputError } from "../errors.js";
@@ -84,6 +79,8 @@ export interface MigrationTaskResult {
   stillRunning?: boolean;
 }
 
+const sdk = () => import("@aws-sdk/client-ecs");
+
 /** The CloudWatch console's own escaping of log group/stream names in its URL fragment. */
 const consoleEscape = (value: string) => encodeURIComponent(value).replace(/%/g, "$25");
 
@@ -133,9 +130,14 @@ async function beforeRunning<T>(what: string, read: () => Promise<T>): Promise<T
 
 async function describeService(options: MigrationTaskOptions): Promise<Service> {
   const answer = await beforeRunning(`read the service ${options.cluster}/${options.service}`, () =>
-    options.ecs.send(new DescribeServicesCommand({ cluster: options.cluster, services: [options.service] }), {
-      abortSignal: options.signal,
-    }),
+    sdk().then(({ DescribeServicesCommand }) =>
+      options.ecs.send(
+        new DescribeServicesCommand({ cluster: options.cluster, services: [options.service] }),
+        {
+          abortSignal: options.signal,
+        },
+      ),
+    ),
   );
   const service = answer.services?.find((s) => s.status === "ACTIVE");
   if (!service) {
@@ -204,9 +206,11 @@ export async function runMigrationTask(options: MigrationTaskOptions): Promise<M
   const requested = options.taskDefinition ?? service.taskDefinition ?? "";
   const definition = (
     await beforeRunning(`read the task definition ${requested}`, () =>
-      ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: requested }), {
-        abortSignal: options.signal,
-      }),
+      sdk().then(({ DescribeTaskDefinitionCommand }) =>
+        ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: requested }), {
+          abortSignal: options.signal,
+        }),
+      ),
     )
   ).taskDefinition;
   const containerDefinition = definition?.containerDefinitions?.find((c) => c.name === options.container);
@@ -250,6 +254,7 @@ export async function runMigrationTask(options: MigrationTaskOptions): Promise<M
   );
   let run: RunTaskCommandOutput;
   try {
+    const { RunTaskCommand } = await sdk();
     run = await ecs.send(new RunTaskCommand(runTaskInput(service, { ...options, taskDefinition })), {
       abortSignal: options.signal,
     });
@@ -341,6 +346,7 @@ async function waitForStop(
 /** A failed poll is not a failed migration: warn and poll again (the deadline still applies). */
 async function describeTask(options: MigrationTaskOptions, taskArn: string): Promise<Task | undefined> {
   try {
+    const { DescribeTasksCommand } = await sdk();
     const answer = await options.ecs.send(
       new DescribeTasksCommand({ cluster: options.cluster, tasks: [taskArn] }),
     );
@@ -364,6 +370,7 @@ async function stopTask(
   result.ok = false;
   try {
     // Deliberately not tied to options.signal: a cancelled run must still stop its task.
+    const { StopTaskCommand } = await sdk();
     await options.ecs.send(
       new StopTaskCommand({ cluster: options.cluster, task: taskArn, reason: `Shipyard: ${why}` }),
     );
