@@ -1,0 +1,168 @@
+/**
+ * The verification window: read the new release's health every `intervalSeconds` on the injected
+ * clock, fold each reading into the gate (src/verify/gate.ts), and stop at the first decision or when
+ * the window's time budget is spent. The source of readings is an interface, so the deploy reads
+ * Sentry while the bench and table tests feed simulated traffic through the very same loop.
+ */
+import type { Clock } from "../clock.js";
+import type { VerifySettings } from "../config/schema.js";
+import type { Progress } from "../progress.js";
+import { formatSeconds } from "../progress.js";
+import {
+  addReading,
+  addUnavailable,
+  closeWindow,
+  type GateDecision,
+  type GateState,
+  type HealthSample,
+  initialGateState,
+  judgeReading,
+  type Reading,
+} from "./gate.js";
+import type { SentryResult } from "./sentry-api.js";
+
+export interface HealthSource {
+  /** Sessions of `release` between `start` and `end` (ms since epoch). */
+  read(release: string, start: number, end: number, deadline: number): Promise<SentryResult<HealthSample>>;
+}
+
+export interface WatchInput {
+  source: HealthSource;
+  release: string;
+  /** The baseline; null when there is none (first release) — the fixed limit applies. */
+  previousRelease: string | null;
+  settings: VerifySettings;
+  clock: Clock;
+  progress: Progress;
+  signal?: AbortSignal;
+  /** Start of the new release's range (it may have taken traffic during the rollout). */
+  releaseSince: number;
+  /** End of the baseline's range (when the deploy started); its start is baselineSeconds before. */
+  baselineUntil: number;
+}
+
+export interface WatchResult {
+  decision: GateDecision;
+  why: string;
+  state: GateState;
+  baseline: HealthSample | null;
+  /** Seconds from the start of the window to the decision. */
+  seconds: number;
+  /** Report section: every number behind the decision. */
+  report: Record<string, unknown>;
+}
+
+const round = (n: number, digits = 5) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+export function readingReport(reading: Reading | null): Record<string, unknown> {
+  if (reading === null) return { sample: null };
+  return {
+    sample: reading.sample,
+    errorRate: round(reading.errorRate),
+    errorRateLowerBound: round(reading.bound.lower),
+    baselineSample: reading.baseline,
+    baselineErrorRate: reading.baselineRate === null ? null : round(reading.baselineRate),
+    baselineUpperBound: reading.baselineBound ? round(reading.baselineBound.upper) : null,
+    baselineUsable: reading.baselineUsable,
+    allowedErrorRate: round(reading.allowedErrorRate),
+    lastReading: reading.status,
+  };
+}
+
+/** Reads the baseline once (retrying on later readings if the source is down). */
+async function readBaseline(
+  input: WatchInput,
+  deadline: number,
+): Promise<{ sample: HealthSample | null; problem: string | null; permanent: boolean }> {
+  if (input.previousRelease === null || input.previousRelease === input.release) {
+    return { sample: null, problem: null, permanent: false };
+  }
+  const start = input.baselineUntil - input.settings.baselineSeconds * 1000;
+  const result = await input.source.read(input.previousRelease, start, input.baselineUntil, deadline);
+  if (result.ok) return { sample: result.value, problem: null, permanent: false };
+  return {
+    sample: null,
+    problem: `baseline (${input.previousRelease}): ${result.problem.message}`,
+    permanent: result.problem.permanent,
+  };
+}
+
+export async function watchReleaseHealth(input: WatchInput): Promise<WatchResult> {
+  const { clock, settings, progress } = input;
+  const started = clock.now();
+  const windowEnd = started + settings.windowSeconds * 1000;
+  const intervalMs = settings.intervalSeconds * 1000;
+  let state: GateState = initialGateState;
+  let baseline: HealthSample | null = null;
+  let baselineRead = false;
+
+  progress.step(
+    `error-rate gate: watching release ${input.release} for ${formatSeconds(settings.windowSeconds * 1000)}` +
+      (input.previousRelease ? ` against ${input.previousRelease}` : " (no previous release: fixed limit)"),
+  );
+  for (;;) {
+    if (!baselineRead) {
+      const base = await readBaseline(input, windowEnd);
+      if (base.problem === null) {
+        baseline = base.sample;
+        baselineRead = true;
+      } else {
+        state = addUnavailable(state, base.problem, base.permanent);
+      }
+    }
+    if (state.decision === null && baselineRead) {
+      const result = await input.source.read(input.release, input.releaseSince, clock.now(), windowEnd);
+      if (result.ok) {
+        const reading = judgeReading(result.value, baseline, settings);
+        state = addReading(state, reading, settings);
+        progress.step(
+          `error-rate gate (${formatSeconds(clock.now() - started)}): ${reading.status}: ${reading.why}`,
+        );
+      } else {
+        state = addUnavailable(state, result.problem.message, result.problem.permanent);
+        progress.step(`error-rate gate (${formatSeconds(clock.now() - started)}): ${result.problem.message}`);
+      }
+    }
+    if (state.decision !== null) break;
+    const now = clock.now();
+    if (now >= windowEnd) {
+      state = closeWindow(state, settings);
+      break;
+    }
+    await clock.sleep(Math.min(intervalMs, windowEnd - now), input.signal);
+  }
+
+  const seconds = Math.round((clock.now() - started) / 1000);
+  const decision = state.decision ?? "inconclusive";
+  const why = state.why ?? "no decision";
+  return {
+    decision,
+    why,
+    state,
+    baseline,
+    seconds,
+    report: {
+      decision,
+      why,
+      release: input.release,
+      previousRelease: input.previousRelease,
+      ...readingReport(state.lastReading),
+      readings: state.readings,
+      unavailableReads: state.unavailable,
+      ...(state.lastProblem ? { lastReadProblem: state.lastProblem } : {}),
+      consecutiveBreaches: state.consecutiveBreaches,
+      windowSeconds: settings.windowSeconds,
+      decidedAfterSeconds: seconds,
+      thresholds: {
+        minRequests: settings.minRequests,
+        catastrophicMinRequests: settings.catastrophicMinRequests,
+        tolerance: settings.tolerance,
+        minErrorRateDelta: settings.minErrorRateDelta,
+        noBaselineErrorRate: settings.noBaselineErrorRate,
+        consecutiveBreaches: settings.consecutiveBreaches,
+        catastrophicErrorRate: settings.catastrophicErrorRate,
+        confidence: settings.confidence,
+      },
+    },
+  };
+}
