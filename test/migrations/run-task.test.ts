@@ -253,6 +253,30 @@ describe("runMigrationTask", () => {
     expect(progress.lines.some((l) => /could not read the migration task's state/.test(l))).toBe(true);
   });
 
+  it("sends the service's network configuration over the wire (awsvpc service)", async () => {
+    // The simulator's services carry no network configuration: add one to its DescribeServices answer.
+    const network = {
+      awsvpcConfiguration: {
+        subnets: ["subnet-a", "subnet-b"],
+        securityGroups: ["sg-1"],
+        assignPublicIp: "DISABLED",
+      },
+    } as const;
+    ecs.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (context.commandName === "DescribeServicesCommand") {
+          const output = result.output as { services?: Array<Record<string, unknown>> };
+          for (const service of output.services ?? []) service.networkConfiguration = network;
+        }
+        return result;
+      },
+      { step: "initialize", name: "addNetworkConfiguration" },
+    );
+    await runMigrationTask(options());
+    expect(sim.callsTo("RunTask")[0]?.input.networkConfiguration).toEqual(network);
+  });
+
   it("defaults to the revision the service runs", async () => {
     const result = await runMigrationTask(options({ taskDefinition: undefined }));
     expect(result.taskDefinition).toBe(oldRevision);
