@@ -140,7 +140,7 @@ export async function stepsLintedElsewhere(): Promise<DeploySteps> {
   return { ...steps, beforeUpdate: steps.beforeUpdate.map(withoutLint) };
 }
 
-function withoutLint(step: DeployStep): DeployStep {
+export function withoutLint(step: DeployStep): DeployStep {
   return {
     ...step,
     run: (ctx) => {

@@ -8,7 +8,8 @@
 import { dag } from "@dagger.io/dagger";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeClock } from "../../src/clock.js";
-import { reportResult } from "../../src/pipeline/deploy.js";
+import type { DeployStep, DeployStepContext } from "../../src/deploy/steps.js";
+import { reportResult, withoutLint } from "../../src/pipeline/deploy.js";
 import type { Report } from "../../src/report/report.js";
 import { EcsSimulator } from "../ecs-sim/simulator.js";
 import type { Chain } from "./fake-engine.js";
@@ -188,6 +189,31 @@ describe("deploy", () => {
   });
 });
 
+describe("rollback", () => {
+  it("passes --to through to the core and returns its report", async () => {
+    const { result, error } = await runOn(
+      { fixture: "deployable" },
+      (shipyard) => shipyard.rollback("staging", ...aws(), "web:1"),
+      SECRETS,
+    );
+    expect(error).toBeUndefined();
+    const report = JSON.parse(String(result)) as Report;
+    expect(report).toMatchObject({ command: "rollback", outcome: "succeeded", exitCode: 0 });
+    expect(report.taskDefinition).toMatch(/web:1$/);
+    expect(sim.callsTo("UpdateService")).toEqual([]);
+  });
+
+  it("fails the call, changing nothing, when the revision does not exist", async () => {
+    const { error } = await runOn(
+      { fixture: "deployable" },
+      (shipyard) => shipyard.rollback("staging", ...aws(), "web:99"),
+      SECRETS,
+    );
+    expect(error?.message).toMatch(/^rollback staging: refused: bad input, nothing was changed \(exit 2\)\./);
+    expect(sim.callsTo("UpdateService")).toEqual([]);
+  });
+});
+
 describe("migrate", () => {
   it("refuses an environment without migrations before reading any credential", async () => {
     const { engine, error } = await runOn(
@@ -233,6 +259,32 @@ describe("migrateLint", () => {
     });
     expect(error?.message).toContain("Migration lint failed (exit 1).");
     expect(error?.message).toContain("adding-not-nullable-field");
+  });
+});
+
+describe("the deploy steps of the Dagger face", () => {
+  it("turn the in-process migration lint off (it already ran in a glibc container) and keep the rest", async () => {
+    const seen: unknown[] = [];
+    const step: DeployStep = {
+      name: "migrate",
+      reportKey: "migration",
+      run: async (ctx) => {
+        seen.push(ctx.environment.migrations);
+        return { status: "passed", summary: "ok" };
+      },
+    };
+    const migrations = {
+      command: ["node", "dist/migrate.js"],
+      directory: "db",
+      timeoutSeconds: 60,
+      lint: true,
+      excludeRules: [],
+    };
+    const ctx = { environment: { migrations } } as unknown as DeployStepContext;
+    await withoutLint(step).run(ctx);
+    await withoutLint(step).run({ environment: {} } as unknown as DeployStepContext);
+    expect(seen).toEqual([{ ...migrations, lint: false }, undefined]);
+    expect(migrations.lint).toBe(true);
   });
 });
 
