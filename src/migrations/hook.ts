@@ -95,9 +95,11 @@ export function createMigrationStep(options: MigrationStepOptions = {}): DeployS
       if (settings.lint) {
         const lint = await lintStep(ctx, settings, options);
         report = lintSummary(lint);
-        if (lint.outcome === "failed") for (const line of formatLintResult(lint)) ctx.progress.info(line);
-        else ctx.progress.info(`Migration lint ${String(report.lint)}`);
-        if (lint.outcome === "failed") return { status: "failed", reason: lintReason(lint), report };
+        if (lint.outcome === "failed") {
+          for (const line of formatLintResult(lint)) ctx.progress.info(line);
+          return { status: "failed", reason: lintReason(lint), report };
+        }
+        ctx.progress.info(`Migration lint ${String(report.lint)}`);
       }
       const { runMigrationTask } = await import("./run-task.js");
       const task = await runMigrationTask({
