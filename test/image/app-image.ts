@@ -86,16 +86,39 @@ export function migrateCommand(): string[] {
 }
 
 interface TaskDefinition {
+  memory?: string;
   containerDefinitions?: {
     name?: string;
     stopTimeout?: number;
-    portMappings?: { containerPort?: number }[];
+    environment?: { name: string; value: string }[];
+    linuxParameters?: { initProcessEnabled?: boolean };
   }[];
+}
+
+function readTaskDefinition(): TaskDefinition {
+  return JSON.parse(readFileSync(taskDefinitionPath, "utf8")) as TaskDefinition;
+}
+
+/**
+ * `docker run` flags that give a container what the bundled task definition gives the ECS task: its
+ * memory limit, the init process, and the environment values that are not {{placeholders}}.
+ */
+export function taskRunFlags(): string[] {
+  const definition = readTaskDefinition();
+  const container = definition.containerDefinitions?.[0];
+  const flags: string[] = [];
+  if (definition.memory !== undefined && /^\d+$/.test(definition.memory))
+    flags.push("--memory", `${definition.memory}m`);
+  if (container?.linuxParameters?.initProcessEnabled) flags.push("--init");
+  for (const { name, value } of container?.environment ?? []) {
+    if (!value.includes("{{")) flags.push("--env", `${name}=${value}`);
+  }
+  return flags;
 }
 
 /** Seconds ECS waits between SIGTERM and SIGKILL for the app container (ECS default: 30). */
 export function stopTimeoutSeconds(): number {
-  const definition = JSON.parse(readFileSync(taskDefinitionPath, "utf8")) as TaskDefinition;
+  const definition = readTaskDefinition();
   const timeouts = (definition.containerDefinitions ?? []).map((container) => container.stopTimeout ?? 30);
   return timeouts.length === 0 ? 30 : Math.min(...timeouts);
 }

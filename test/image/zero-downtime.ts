@@ -8,6 +8,7 @@
  *      a request to it has exited;
  *   4. version 1 gets SIGTERM (`docker stop`, bounded by the task definition's stopTimeout);
  *   5. the load keeps running on version 2 until at least `minRequests` have been answered.
+ * The tasks get the bundled task definition's memory limit, init process and plain environment values.
  *
  * Failed requests are wrk's socket errors plus its non-2xx/3xx count; nginx's access log (status and
  * upstream per request) says which version answered what.
@@ -17,7 +18,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { appImage, exposedPort, inspectImage, stopTimeoutSeconds } from "./app-image.js";
+import { appImage, exposedPort, inspectImage, stopTimeoutSeconds, taskRunFlags } from "./app-image.js";
 import { type ContainerInspect, docker, inspectJson, run } from "./docker.js";
 import { runMigrations, type Stack, startStack } from "./stack.js";
 
@@ -135,6 +136,7 @@ async function startTask(image: string, release: string, stack: Stack, port: num
     `DATABASE_URL=${stack.databaseUrlInNetwork}`,
     "--publish",
     `127.0.0.1::${port}`,
+    ...taskRunFlags(),
     image,
   ]);
   const containerId = stdout.trim();
