@@ -17,6 +17,7 @@ const topics: Topic[] = [
   { name: "import", title: "Module load time (what every `dagger call` pays)" },
   { name: "deploy", title: "Rollout detection: Shipyard's wait vs waitUntilServicesStable" },
   { name: "verify", title: "Error-rate gate: Shipyard vs the seed's check" },
+  { name: "migrations", title: "Migration safety: lint and migration task" },
   {
     name: "image",
     title: "Production image: size, rebuild time, zero-downtime replacement",
@@ -32,7 +33,9 @@ async function main(): Promise<void> {
   const selected = wanted.length > 0 ? topics.filter((t) => wanted.includes(t.name)) : topics;
   const unknown = wanted.filter((w) => !topics.some((t) => t.name === w));
   if (unknown.length > 0) {
-    console.error(`Unknown bench topic(s): ${unknown.join(", ")}. Known: ${topics.map((t) => t.name).join(", ")}`);
+    console.error(
+      `Unknown bench topic(s): ${unknown.join(", ")}. Known: ${topics.map((t) => t.name).join(", ")}`,
+    );
     process.exitCode = 2;
     return;
   }
