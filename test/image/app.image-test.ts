@@ -46,6 +46,8 @@ afterAll(async () => {
   // The SIGTERM test already stopped the app; stopping an exited container is harmless.
   await app?.stop({ timeout: 30_000 });
   await stack?.stop();
+  // Each run tags its own release: untag it so repeated runs leave no pile of images behind.
+  if (imageTag !== undefined) await docker(["image", "rm", imageTag], { allowFailure: true });
 });
 
 function appUrl(path: string): string {
