@@ -162,7 +162,7 @@ export const VerifySchema = z
     windowSeconds: seconds(
       "How long to watch the new release after the rollout (the gate's time budget).",
     ).default(300),
-    intervalSeconds: seconds("How often to read release health during the window.").default(10),
+    intervalSeconds: seconds("How often to read release health during the window.").default(5),
     baselineSeconds: seconds(
       "How far back before the deploy the previous release's health is read (the baseline).",
     ).default(3600),
@@ -202,9 +202,9 @@ export const VerifySchema = z
       .number()
       .min(0)
       .max(1)
-      .default(0.2)
+      .default(0.05)
       .describe(
-        "Fail at once when the error rate's lower bound reaches this (after catastrophicMinRequests).",
+        "Fail at once, without waiting for minRequests or consecutive breaches, when the error rate's lower bound reaches this (and exceeds what the baseline allows).",
       ),
     confidence: z
       .number()

@@ -51,7 +51,7 @@ export function normalQuantile(p: number): number {
   const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734];
   const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
   const rational = (q: number) =>
-    ((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + 2.938163982698783) /
+    (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + 4.374664141464968) * q + 2.938163982698783) /
     ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
   if (p < 0.02425) return rational(Math.sqrt(-2 * Math.log(p)));
   if (p > 1 - 0.02425) return -rational(Math.sqrt(-2 * Math.log(1 - p)));
@@ -75,7 +75,11 @@ export function wilsonInterval(errored: number, total: number, confidence: numbe
   const denominator = 1 + z2 / total;
   const centre = (p + z2 / (2 * total)) / denominator;
   const margin = (z * Math.sqrt((p * (1 - p)) / total + z2 / (4 * total * total))) / denominator;
-  return { lower: Math.max(0, centre - margin), upper: Math.min(1, centre + margin) };
+  // At 0 or n errors the exact bound is 0 or 1; floating point would leave 1e-17 crumbs.
+  return {
+    lower: errored <= 0 ? 0 : Math.max(0, centre - margin),
+    upper: errored >= total ? 1 : Math.min(1, centre + margin),
+  };
 }
 
 export type ReadingStatus = "insufficient" | "healthy" | "breach" | "catastrophic";
