@@ -94,7 +94,7 @@ class DeployRun {
     const env = base.environment;
     this.ref = { cluster: env.cluster, service: env.service };
     this.strategy = strategies[env.deployment.strategy];
-    this.events = new EventLog(deps.clock.now(), deps.clock, deps.progress);
+    this.events = new EventLog(deps.clock, deps.progress);
   }
 
   private get env() {
@@ -127,6 +127,7 @@ class DeployRun {
     const preflight = await this.timeline.phase("preflight", () => this.preflight());
     if ("refusal" in preflight) return preflight.refusal;
     const { service, previousRelease } = preflight;
+    this.events.markSeen(service);
     this.previous = service.taskDefinition!;
     const primaryId = service.deployments?.find((d) => d.status === "PRIMARY")?.id ?? "(none)";
     progress.info(

@@ -55,7 +55,8 @@ export async function rollback(input: RollbackInput, deps: CommandDeps): Promise
   deps.progress.info(
     `Rolling ${ref.cluster}/${ref.service} back from ${shortArn(current)} to ${shortArn(target.arn)} (${target.why}).`,
   );
-  const events = new EventLog(deps.clock.now(), deps.clock, deps.progress);
+  const events = new EventLog(deps.clock, deps.progress);
+  events.markSeen(lookup.service);
   const result = await timeline.phase("restore", () =>
     restoreRevision({
       ecs,

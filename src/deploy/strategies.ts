@@ -81,7 +81,7 @@ export function judgeByDeployments(observation: Observation, target: WaitTarget)
   if (ours?.rolloutState === "FAILED") {
     return {
       state: "failed",
-      reason: `deployment ${ours.id} failed: ${ours.rolloutStateReason ?? "no reason given"}`,
+      reason: `deployment ${ours.id} failed: ${(ours.rolloutStateReason ?? "no reason given").replace(/\.$/, "")}`,
     };
   }
   if (service.taskDefinition !== target.taskDefinitionArn) {

@@ -37,32 +37,44 @@ export type WaitResult =
 /** Reading ECS failed this many times in a row (after the SDK's own retries): stop guessing. */
 const MAX_CONSECUTIVE_READ_ERRORS = 3;
 
-/** Remembers which ECS service events were already shown. */
+/**
+ * Remembers which ECS service events were already shown. Events that existed before the command
+ * changed anything are marked seen up front (`markSeen`), so nothing depends on the runner's clock
+ * agreeing with AWS's; the elapsed time printed is the runner's own.
+ */
 export class EventLog {
   readonly seen: Array<{ at: string; message: string }> = [];
   private readonly ids = new Set<string>();
+  private readonly startedAt: number;
 
   constructor(
-    private readonly since: number,
     private readonly clock: Clock,
     private readonly progress: Progress,
-  ) {}
+  ) {
+    this.startedAt = clock.now();
+  }
 
-  /** Prints events newer than the start that were not printed yet, oldest first. */
+  /** Events already on the service before we changed anything: not news. */
+  markSeen(service: Service): void {
+    for (const event of service.events ?? []) if (event.id) this.ids.add(event.id);
+  }
+
+  /** Prints the events not printed yet, oldest first; returns the latest message. */
   record(service: Service): string | null {
-    const fresh = (service.events ?? [])
-      .filter((e) => e.id && !this.ids.has(e.id) && (e.createdAt?.getTime() ?? 0) >= this.since)
-      .reverse();
+    const fresh = (service.events ?? []).filter((e) => e.id && !this.ids.has(e.id)).reverse();
+    const elapsed = formatSeconds(this.clock.now() - this.startedAt);
     for (const event of fresh) {
       this.ids.add(event.id!);
-      const at = event.createdAt ?? new Date(this.clock.now());
       const message = event.message ?? "";
-      this.seen.push({ at: at.toISOString(), message });
-      this.progress.step(`[${formatSeconds(at.getTime() - this.since)}] ECS: ${message}`);
+      this.seen.push({ at: (event.createdAt ?? new Date(this.clock.now())).toISOString(), message });
+      this.progress.step(`[${elapsed}] ECS: ${message}`);
     }
     return this.seen.at(-1)?.message ?? null;
   }
 }
+
+/** Even when nothing changes, say that we are still waiting this often. */
+const HEARTBEAT_MS = 30_000;
 
 export async function waitForDeployment(options: WaitOptions): Promise<WaitResult> {
   const { clock, progress, signal } = options;
@@ -71,6 +83,7 @@ export async function waitForDeployment(options: WaitOptions): Promise<WaitResul
   const seconds = () => Math.round((clock.now() - started) / 1000);
   let lastService: Service | null = null;
   let lastSummary = "";
+  let lastPrinted = started;
   let errors = 0;
   progress.info(
     `Waiting for ${options.label} (polling every ${options.pollSeconds}s, timeout ${formatSeconds(options.timeoutSeconds * 1000)})`,
@@ -105,10 +118,12 @@ export async function waitForDeployment(options: WaitOptions): Promise<WaitResul
     if (judgement?.state === "failed") {
       return { status: "failed", reason: judgement.reason, service: lastService!, seconds: seconds() };
     }
-    if (judgement && judgement.summary !== lastSummary) {
+    if (judgement && (judgement.summary !== lastSummary || clock.now() - lastPrinted >= HEARTBEAT_MS)) {
       lastSummary = judgement.summary;
+      lastPrinted = clock.now();
+      const latest = options.events.seen.at(-1)?.message;
       progress.step(
-        `${options.label}: ${judgement.summary} (${formatSeconds(clock.now() - started)} elapsed)`,
+        `${options.label}: ${judgement.summary} (${formatSeconds(clock.now() - started)} elapsed${latest ? `; last ECS event: ${latest}` : ""})`,
       );
     }
     const remaining = deadline - clock.now();

@@ -141,7 +141,7 @@ async function measure(scenario: Scenario, waiter: Waiter, seed: number): Promis
           taskDefinitionArn: v2,
           deploymentId: update.service!.deployments!.find((d) => d.taskDefinition === v2)!.id!,
         },
-        events: new EventLog(t0, clock, progress),
+        events: new EventLog(clock, progress),
         label: "bench",
       });
       verdict =
