@@ -50,6 +50,8 @@ export interface BookkeepingResult {
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 
+const formatTimeout = (ms: number) => (ms < 1000 ? `${ms}ms` : `${Math.round(ms / 1000)}s`);
+
 /** Finds the binary @sentry/cli installed for this platform. */
 export async function sentryCliPath(): Promise<string> {
   const { SentryCli } = await import("@sentry/cli");
@@ -94,7 +96,7 @@ export const realSentryCli: SentryCliRunner = async (args, options) => {
         if (!error) return resolve({ ok: true, stdout, detail: "" });
         const killed = (error as { killed?: boolean }).killed;
         const detail = killed
-          ? `no answer within ${Math.round(options.timeoutMs / 1000)}s`
+          ? `no answer within ${formatTimeout(options.timeoutMs)}`
           : errorLines(String(stderr)) || error.message;
         resolve({ ok: false, stdout, detail: scrub(detail, options.env) });
       },

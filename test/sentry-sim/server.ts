@@ -67,7 +67,10 @@ export interface SentrySim {
   url: string;
   calls: RecordedCall[];
   traffic: TrafficModel[];
-  releases: Map<string, { version: string; projects: string[]; dateReleased: string | null; refs: unknown }>;
+  releases: Map<
+    string,
+    { version: string; projects: string[]; dateReleased: string | null; refs: unknown; commits: unknown[] }
+  >;
   deploys: Array<{ release: string; environment: string; name: string | null }>;
   /** Answers the next `times` matching calls with this fault. */
   fault(fault: Partial<Fault> & { match: string; status: number }): void;
@@ -221,6 +224,7 @@ export async function startSentrySim(options: SimOptions): Promise<SentrySim> {
         projects: input.projects ?? [],
         dateReleased: null,
         refs: null,
+        commits: [],
       };
       releases.set(input.version, entry);
       json(res, existing ? 208 : 201, release(entry.version, entry.projects, entry.dateReleased));
@@ -275,9 +279,10 @@ export async function startSentrySim(options: SimOptions): Promise<SentrySim> {
         return done(404);
       }
       if (method === "PUT") {
-        const input = body as { dateReleased?: string; refs?: unknown };
+        const input = body as { dateReleased?: string; refs?: unknown; commits?: unknown };
         if (input.dateReleased) entry.dateReleased = input.dateReleased;
         if (input.refs) entry.refs = input.refs;
+        if (Array.isArray(input.commits)) entry.commits = input.commits;
       }
       json(res, 200, release(entry.version, entry.projects, entry.dateReleased));
       return done(200);
