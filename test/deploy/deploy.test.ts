@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { runDeploy } from "../../src/deploy/commands.js";
 import type { DeployStep, StepVerdict } from "../../src/deploy/steps.js";
-import { configText, type Harness, NEW_IMAGE, OLD_IMAGE, startHarness } from "./harness.js";
+import { configText, digest, type Harness, NEW_IMAGE, OLD_IMAGE, startHarness } from "./harness.js";
 
 let h: Harness;
 afterEach(async () => {
@@ -342,5 +342,26 @@ describe("deploy: interruption and moto-like endpoints", () => {
     expect(report.outcome).toBe("rolled_back");
     expect(report.details?.restoredWith).toBe("UpdateService to the previous revision");
     expect(serviceTaskDefinition(h)).toBe(h.v1);
+  });
+});
+
+describe("deploy: progress", () => {
+  it("prints each ECS event once, never the ones from before, and a heartbeat while nothing changes", async () => {
+    h = await startHarness();
+    await runDeploy(h.input(), h.deps());
+    h.progress.lines.length = 0;
+    h.sim.behaviours.set(digest("b"), "stuck");
+    const report = await runDeploy(
+      h.input({ image: digest("b"), configText: configText({ timeoutSeconds: 65 }) }),
+      h.deps(),
+    );
+    const ecsLines = h.progress.lines.filter((l) => l.includes("ECS: "));
+    expect(ecsLines.some((l) => l.includes("has reached a steady state"))).toBe(true); // the rollback's own
+    expect(new Set(ecsLines).size).toBe(ecsLines.length);
+    const firstDeployEvent = "(deployment ecs-svc/1000000000000000002) deployment completed.";
+    expect(ecsLines.some((l) => l.includes(firstDeployEvent))).toBe(false);
+    expect(report.events?.some((e) => e.message.includes(firstDeployEvent))).toBe(false);
+    const heartbeats = h.progress.lines.filter((l) => /rollout of web:3: .*\((30s|1m00s) elapsed/.test(l));
+    expect(heartbeats).toHaveLength(2);
   });
 });
