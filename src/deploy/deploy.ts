@@ -61,11 +61,19 @@ export async function deploy(input: DeployInput, deps: CommandDeps): Promise<Rep
     image: input.image,
     release,
   });
-  const run = new DeployRun(input, deps, timeline, await prepared.ecs(), release, {
-    command: "deploy",
-    environmentName: input.environmentName,
-    environment,
-  });
+  const run = new DeployRun(
+    input,
+    deps,
+    timeline,
+    await prepared.ecs(),
+    release,
+    {
+      command: "deploy",
+      environmentName: input.environmentName,
+      environment,
+    },
+    source,
+  );
   return run.execute(rendered, config);
 }
 
@@ -90,6 +98,7 @@ class DeployRun {
     private readonly ecs: ECSClient,
     private readonly release: string,
     private readonly base: ReportBase,
+    private readonly templateSource: string,
   ) {
     const env = base.environment;
     this.ref = { cluster: env.cluster, service: env.service };
@@ -124,7 +133,18 @@ class DeployRun {
     progress.info(
       `Deploying ${this.input.image} (release ${this.release}) to ${this.base.environmentName}: ${this.ref.cluster}/${this.ref.service}`,
     );
-    const preflight = await this.timeline.phase("preflight", () => this.preflight());
+    const preflight = await this.timeline.phase("preflight", () =>
+      this.preflight().catch((error: unknown) => ({
+        refusal: this.report({
+          outcome: "failed",
+          exitCode: ExitCode.BadInput,
+          reason: `ECS could not be read before the deploy (${awsErrorName(error)}: ${(error as Error).message}); nothing was changed`,
+          nextSteps: [
+            `check the AWS credentials and region (${this.env.region}), then: ${statusCommand(this.base.environmentName)}`,
+          ],
+        }),
+      })),
+    );
     if ("refusal" in preflight) return preflight.refusal;
     const { service, previousRelease } = preflight;
     this.events.markSeen(service);
@@ -151,6 +171,14 @@ class DeployRun {
       });
     }
 
+    if (this.deps.signal.aborted) {
+      return this.report({
+        outcome: "failed",
+        exitCode: ExitCode.RolledBack,
+        reason: "interrupted before UpdateService; the service was not changed",
+        nextSteps: [statusCommand(this.base.environmentName)],
+      });
+    }
     const updateStart = this.deps.clock.now();
     const update = await this.timeline.phase("update", () => this.updateService(registered));
     if ("report" in update) return update.report;
@@ -267,7 +295,7 @@ class DeployRun {
         exitCode: refused ? ExitCode.BadInput : ExitCode.RolledBack,
         reason: `ECS did not register the task definition (${name}: ${(error as Error).message}); the service was not changed`,
         nextSteps: refused
-          ? [`fix ${"task-def.json"} and run npx shipyard plan --env ${this.base.environmentName}`]
+          ? [`fix ${this.templateSource} and run npx shipyard plan --env ${this.base.environmentName}`]
           : [],
       });
     }

@@ -365,3 +365,30 @@ describe("deploy: progress", () => {
     expect(heartbeats).toHaveLength(2);
   });
 });
+
+describe("deploy: before any change", () => {
+  it("an unreadable service (e.g. denied credentials) is exit 2, nothing changed", async () => {
+    h = await startHarness();
+    h.sim.injectFault("DescribeServices", "AccessDeniedException", 400, 1);
+    const report = await runDeploy(h.input(), h.deps());
+    expect(report.exitCode).toBe(2);
+    expect(report.reason).toMatch(/ECS could not be read before the deploy \(AccessDeniedException/);
+    expect(h.sim.operations()).toEqual(["DescribeServices"]);
+  });
+
+  it("an interruption during the migration step never reaches UpdateService", async () => {
+    h = await startHarness();
+    const slow: DeployStep = {
+      name: "migrate",
+      reportKey: "migration",
+      run: async () => {
+        h.controller.abort(new Error("received SIGTERM"));
+        return { status: "passed", summary: "applied" };
+      },
+    };
+    const report = await runDeploy(h.input(), h.deps({ beforeUpdate: [slow], afterRollout: [] }));
+    expect(report.exitCode).toBe(1);
+    expect(report.reason).toBe("interrupted before UpdateService; the service was not changed");
+    expect(h.sim.operations()).not.toContain("UpdateService");
+  });
+});
