@@ -108,6 +108,7 @@ export async function watchReleaseHealth(input: WatchInput): Promise<WatchResult
         baselineRead = true;
       } else {
         state = addUnavailable(state, base.problem, base.permanent);
+        progress.step(`error-rate gate (${formatSeconds(clock.now() - started)}): ${base.problem}`);
       }
     }
     if (state.decision === null && baselineRead) {

@@ -1,0 +1,312 @@
+/**
+ * The deploy's verification steps against the Sentry simulator on a fake clock: the scenarios of
+ * issue 6 (healthy, 5% bad, catastrophic, thin traffic, baseline worse than new, 401, 429, 500, HTML,
+ * empty body, slow ingestion), the smoke step, and the rollback record made by the real sentry-cli.
+ */
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ECSClient } from "@aws-sdk/client-ecs";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FakeClock } from "../../src/clock.js";
+import { parseConfig } from "../../src/config/load.js";
+import type { DeployStepContext, StepVerdict } from "../../src/deploy/steps.js";
+import { RecordingProgress } from "../../src/progress.js";
+import { createVerificationSteps } from "../../src/verify/hook.js";
+import { type SentrySim, SIM_TOKEN, startSentrySim, type TrafficModel } from "../sentry-sim/server.js";
+
+const T0 = Date.UTC(2026, 10, 27, 12, 40, 0);
+const appRoot = mkdtempSync(join(tmpdir(), "shipyard-verify-app-"));
+afterAll(() => rmSync(appRoot, { recursive: true, force: true }));
+
+let clock: FakeClock;
+let sim: SentrySim;
+beforeEach(async () => {
+  clock = new FakeClock(T0);
+  sim = await startSentrySim({ clock });
+});
+afterEach(async () => {
+  await sim.close();
+});
+
+function context(
+  options: {
+    verify?: Record<string, unknown>;
+    sentry?: Record<string, unknown> | null;
+    healthCheck?: Record<string, unknown>;
+    env?: NodeJS.ProcessEnv;
+    previousRelease?: string | null;
+  } = {},
+): { ctx: DeployStepContext; progress: RecordingProgress } {
+  const environment: Record<string, unknown> = {
+    region: "eu-west-1",
+    cluster: "prod",
+    service: "app",
+    verify: options.verify ?? {},
+  };
+  if (options.sentry !== null)
+    environment.sentry = options.sentry ?? { org: "acme", project: "app", releases: false };
+  if (options.healthCheck) environment.healthCheck = options.healthCheck;
+  const config = parseConfig(
+    JSON.stringify({ image: "ghcr.io/acme/app", environments: { production: environment } }),
+  );
+  const progress = new RecordingProgress();
+  const ctx: DeployStepContext = {
+    environmentName: "production",
+    environment: config.environments.production!,
+    config,
+    image: "ghcr.io/acme/app@sha256:2222222222222222222222222222222222222222222222222222222222222222",
+    release: "v2",
+    taskDefinitionArn: "arn:aws:ecs:eu-west-1:123456789012:task-definition/app:2",
+    previousTaskDefinitionArn: "arn:aws:ecs:eu-west-1:123456789012:task-definition/app:1",
+    previousRelease: options.previousRelease === undefined ? "v1" : options.previousRelease,
+    // The verification steps never call ECS.
+    ecs: {} as unknown as ECSClient,
+    clock,
+    random: () => 0.5,
+    progress,
+    signal: new AbortController().signal,
+    appRoot,
+    env: options.env ?? { SENTRY_URL: sim.url, SENTRY_AUTH_TOKEN: SIM_TOKEN, PATH: process.env.PATH },
+  };
+  return { ctx, progress };
+}
+
+/** The previous release served the two hours before T0; the new one took traffic during a 60 s rollout. */
+function traffic(newRelease: Partial<TrafficModel>, previous: Partial<TrafficModel> = {}): void {
+  sim.addTraffic({
+    release: "v1",
+    environment: "production",
+    startAt: T0 - 7_200_000,
+    endAt: T0,
+    ratePerSecond: 20,
+    errorRate: 0.005,
+    ...previous,
+  });
+  sim.addTraffic({
+    release: "v2",
+    environment: "production",
+    startAt: T0 - 60_000,
+    ratePerSecond: 20,
+    errorRate: 0.005,
+    ...newRelease,
+  });
+}
+
+const gate = () => createVerificationSteps()[2]!;
+const gateReport = (verdict: StepVerdict) => (verdict.report as { gate: Record<string, unknown> }).gate;
+
+describe("error-rate gate scenarios", () => {
+  it("healthy release: passes after watching the whole window", async () => {
+    traffic({});
+    const { ctx } = context();
+    const verdict = await gate().run(ctx);
+    expect(verdict.status).toBe("passed");
+    expect(clock.now() - T0).toBe(300_000);
+    const report = gateReport(verdict);
+    expect(report).toMatchObject({
+      decision: "pass",
+      release: "v2",
+      previousRelease: "v1",
+      baselineUsable: true,
+      lastReading: "healthy",
+    });
+    expect(report.sample).toMatchObject({ total: 7200 });
+    expect(report.baselineSample).toMatchObject({ total: 72_000, errored: 360 });
+    expect(report.why).toContain("within what is allowed");
+  });
+
+  it("5% bad release: fails after consecutive breaches, well inside the window", async () => {
+    traffic({ errorRate: 0.05 });
+    const { ctx } = context();
+    const verdict = await gate().run(ctx);
+    expect(verdict.status).toBe("failed");
+    if (verdict.status !== "failed") return;
+    expect(verdict.reason).toMatch(/failed \(5\.0%.*breaching readings in a row|catastrophic/);
+    expect(clock.now() - T0).toBeLessThan(60_000);
+  });
+
+  it("catastrophic release: fails on the first reading", async () => {
+    traffic({ errorRate: 0.5 });
+    const { ctx } = context();
+    const verdict = await gate().run(ctx);
+    expect(verdict.status).toBe("failed");
+    expect(clock.now()).toBe(T0);
+    expect(gateReport(verdict)).toMatchObject({ decision: "fail", lastReading: "catastrophic", readings: 1 });
+  });
+
+  it("thin traffic: inconclusive, never a pass", async () => {
+    traffic({ ratePerSecond: 0.1 });
+    const { ctx } = context();
+    const verdict = await gate().run(ctx);
+    expect(verdict.status).toBe("inconclusive");
+    if (verdict.status !== "inconclusive") return;
+    expect(verdict.reason).toContain("too little traffic to judge the release");
+    expect(clock.now() - T0).toBe(300_000);
+  });
+
+  it("baseline worse than the new release: passes", async () => {
+    traffic({ errorRate: 0.03 }, { errorRate: 0.05 });
+    const { ctx } = context();
+    const verdict = await gate().run(ctx);
+    expect(verdict.status).toBe("passed");
+  });
+
+  it("first release (no previous release): judged against the fixed limit", async () => {
+    traffic({ errorRate: 0.01 });
+    const { ctx } = context({ previousRelease: null });
+    const verdict = await gate().run(ctx);
+    expect(verdict.status).toBe("passed");
+    expect(gateReport(verdict)).toMatchObject({ baselineUsable: false, allowedErrorRate: 0.05 });
+  });
+
+  it("401: inconclusive at once, saying what the token needs", async () => {
+    traffic({});
+    sim.fault({ match: "/projects/", status: 401, body: '{"detail":"Invalid token"}' });
+    const { ctx } = context();
+    const verdict = await gate().run(ctx);
+    expect(verdict).toMatchObject({ status: "inconclusive" });
+    if (verdict.status !== "inconclusive") return;
+    expect(verdict.reason).toMatch(/401.*SENTRY_AUTH_TOKEN.*org:read and project:read/);
+    expect(clock.now()).toBe(T0);
+  });
+
+  it("403 on the sessions endpoint: inconclusive at once, naming the scopes", async () => {
+    traffic({});
+    sim.fault({ match: "/sessions/", status: 403, body: "{}", times: Number.POSITIVE_INFINITY });
+    const { ctx } = context();
+    const verdict = await gate().run(ctx);
+    expect(verdict.status).toBe("inconclusive");
+    if (verdict.status === "inconclusive")
+      expect(verdict.reason).toContain("lacks the scopes org:read and project:read");
+  });
+
+  it("429 with Retry-After: waits and carries on", async () => {
+    traffic({ errorRate: 0.5 });
+    sim.fault({ match: "/sessions/", status: 429, body: "{}", headers: { "retry-after": "2" }, times: 1 });
+    const { ctx } = context();
+    const verdict = await gate().run(ctx);
+    expect(verdict.status).toBe("failed");
+    expect(clock.now() - T0).toBe(2000);
+  });
+
+  it("500 for a while: readings resume and the release is judged", async () => {
+    traffic({ errorRate: 0.5 });
+    sim.fault({ match: "/sessions/", status: 500, body: "{}", times: 3 });
+    const { ctx, progress } = context();
+    const verdict = await gate().run(ctx);
+    expect(verdict.status).toBe("failed");
+    expect(gateReport(verdict)).toMatchObject({ unavailableReads: 3 });
+    expect(progress.lines.filter((l) => l.includes("answered 500"))).toHaveLength(3);
+  });
+
+  for (const [name, fault, says] of [
+    ["500 all window", { status: 500, body: "{}" }, "answered 500"],
+    [
+      "an HTML page",
+      { status: 200, body: "<html><body>Login</body></html>", contentType: "text/html" },
+      "HTML page, not JSON",
+    ],
+    ["an empty body", { status: 200, body: "" }, "empty body"],
+  ] as const) {
+    it(`${name}: inconclusive when the window ends, with the source problem`, async () => {
+      traffic({});
+      sim.fault({ match: "/sessions/", times: Number.POSITIVE_INFINITY, ...fault });
+      const { ctx } = context();
+      const verdict = await gate().run(ctx);
+      expect(verdict.status).toBe("inconclusive");
+      if (verdict.status === "inconclusive") expect(verdict.reason).toContain(says);
+      expect(clock.now() - T0).toBe(300_000);
+    });
+  }
+
+  it("slow ingestion: waits for the data, then judges", async () => {
+    traffic({ errorRate: 0.5, ingestionDelayMs: 90_000 });
+    const { ctx, progress } = context();
+    const verdict = await gate().run(ctx);
+    expect(verdict.status).toBe("failed");
+    // Data from the rollout becomes visible 30 s into the window; 10 requests are enough to judge.
+    expect(clock.now() - T0).toBe(35_000);
+    expect(progress.lines.some((l) => l.includes("only 0 requests so far"))).toBe(true);
+  });
+
+  it("slow ingestion of a healthy release passes", async () => {
+    traffic({ ingestionDelayMs: 120_000 });
+    const { ctx } = context();
+    expect((await gate().run(ctx)).status).toBe("passed");
+  });
+
+  it("no token: inconclusive, saying which variable to set", async () => {
+    const { ctx } = context({ env: { SENTRY_URL: sim.url } });
+    const verdict = await gate().run(ctx);
+    expect(verdict).toMatchObject({ status: "inconclusive" });
+    if (verdict.status === "inconclusive") expect(verdict.reason).toContain("SENTRY_AUTH_TOKEN is not set");
+    expect(sim.calls).toHaveLength(0);
+  });
+
+  it("without sentry in shipyard.json the gate is not configured and passes, saying so", async () => {
+    const { ctx } = context({ sentry: null });
+    expect(await gate().run(ctx)).toMatchObject({
+      status: "passed",
+      summary: expect.stringContaining("not configured"),
+    });
+  });
+
+  it("never puts the token in progress or the report", async () => {
+    traffic({ errorRate: 0.05 });
+    sim.fault({ match: "/sessions/", status: 401, body: "{}" });
+    const { ctx, progress } = context();
+    const verdict = await gate().run(ctx);
+    expect(JSON.stringify(verdict) + progress.lines.join("\n")).not.toContain(SIM_TOKEN);
+  });
+});
+
+describe("smoke and bookkeeping steps", () => {
+  it("skips the smoke test without a healthCheck, and fails on an unreachable one", async () => {
+    const smoke = createVerificationSteps()[0]!;
+    expect((await smoke.run(context().ctx)).status).toBe("passed");
+    // The simulator's port, once closed, refuses connections.
+    const closedUrl = sim.url;
+    await sim.close();
+    sim = await startSentrySim({ clock });
+    const { ctx } = context({ healthCheck: { url: `${closedUrl}/health`, budgetSeconds: 5 } });
+    const verdict = await smoke.run(ctx);
+    expect(verdict.status).toBe("failed");
+    if (verdict.status === "failed")
+      expect(verdict.reason).toContain(`connection refused at ${closedUrl}/health`);
+    expect(verdict.report).toMatchObject({ smoke: { passed: false, url: `${closedUrl}/health` } });
+  });
+
+  it("records the release with the real sentry-cli and, after a rollback, the return to the previous release", async () => {
+    const bookkeeping = createVerificationSteps()[1]!;
+    const { ctx, progress } = context({ sentry: { org: "acme", project: "app" } });
+    const verdict = await bookkeeping.run(ctx);
+    expect(verdict.status).toBe("passed");
+    expect(sim.deploys.map((d) => d.release)).toEqual(["v2"]);
+    await bookkeeping.afterRollback!(ctx, "error-rate gate failed");
+    expect(sim.deploys.at(-1)).toEqual({
+      release: "v1",
+      environment: "production",
+      name: "shipyard rollback of v2",
+    });
+    expect(progress.lines.some((l) => l.includes("back on release v1 (rollback of v2)"))).toBe(true);
+  });
+
+  it("bookkeeping failures pass the step with warnings in the report", async () => {
+    sim.fault({ match: "/releases/", status: 500, body: "{}", times: Number.POSITIVE_INFINITY });
+    const bookkeeping = createVerificationSteps()[1]!;
+    const { ctx } = context({ sentry: { org: "acme", project: "app", environment: "prod-eu" } });
+    const verdict = await bookkeeping.run(ctx);
+    expect(verdict.status).toBe("passed");
+    expect(verdict.report).toMatchObject({ sentryRelease: { ok: false } });
+  });
+
+  it("a rollback without a previous release is not recorded, with a warning", async () => {
+    const bookkeeping = createVerificationSteps()[1]!;
+    const { ctx, progress } = context({ sentry: { org: "acme", project: "app" }, previousRelease: null });
+    await bookkeeping.afterRollback!(ctx, "smoke test failed");
+    expect(sim.calls).toHaveLength(0);
+    expect(progress.lines.join("\n")).toContain("not recorded in Sentry");
+  });
+});
