@@ -21,10 +21,35 @@ function code(value: string | null): string {
   return value ? `\`${value.replace(/`/g, "'")}\`` : "—";
 }
 
+/**
+ * A report section: scalars in a table; lists of lines (a plan's changes) as a code block; anything
+ * bigger (a rendered task definition) folded away as JSON.
+ */
 function section(title: string, data: Record<string, unknown> | undefined): string[] {
   if (data === undefined || Object.keys(data).length === 0) return [];
-  const rows = Object.entries(data).map(([key, value]) => `| ${cell(key)} | ${cell(value)} |`);
-  return ["", `### ${title}`, "", "| | |", "|---|---|", ...rows];
+  const rows: string[] = [];
+  const blocks: string[] = [];
+  for (const [key, value] of Object.entries(data)) {
+    if (Array.isArray(value) && value.every((v) => typeof v === "string")) {
+      if (value.length === 0) rows.push(`| ${cell(key)} | none |`);
+      else blocks.push("", `**${key}**`, "", key.endsWith("Changes") ? "```diff" : "```", ...value, "```");
+    } else if (typeof value === "object" && value !== null && JSON.stringify(value).length > 120) {
+      blocks.push(
+        "",
+        `<details><summary>${key}</summary>`,
+        "",
+        "```json",
+        JSON.stringify(value, null, 2),
+        "```",
+        "",
+        "</details>",
+      );
+    } else {
+      rows.push(`| ${cell(key)} | ${cell(value)} |`);
+    }
+  }
+  const table = rows.length > 0 ? ["", "| | |", "|---|---|", ...rows] : [];
+  return ["", `### ${title}`, ...table, ...blocks];
 }
 
 export function reportToMarkdown(report: Report): string {
