@@ -262,6 +262,15 @@ class DeployRun {
         `aws ecs describe-services --region ${this.env.region} --cluster ${this.ref.cluster} --services ${this.ref.service}`,
       ]);
     }
+    const controller = service.deploymentController?.type ?? "ECS";
+    if (controller !== "ECS") {
+      return refuse(
+        `service ${this.ref.service} uses the ${controller} deployment controller; Shipyard deploys services that ECS itself deploys (rolling, blue-green, canary, linear); nothing was changed`,
+        [
+          "switch the service to the ECS deployment controller (aws ecs update-service --deployment-controller type=ECS)",
+        ],
+      );
+    }
     const inFlight = deploymentInFlight(service);
     if (inFlight) {
       return refuse(`another deployment is in flight (${inFlight}); nothing was changed`, [
@@ -386,11 +395,15 @@ class DeployRun {
     try {
       const lookup = await describeService(this.ecs, this.ref);
       if (lookup.found && lookup.service.taskDefinition !== taskDefinitionArn) {
+        // ECS refusing the settings (e.g. blue-green without its load balancer setup) is a config problem.
+        const refused = ["ClientException", "InvalidParameterException"].includes(awsErrorName(error));
         return this.report({
           outcome: "failed",
-          exitCode: ExitCode.RolledBack,
+          exitCode: refused ? ExitCode.BadInput : ExitCode.RolledBack,
           reason: `${why}; the service was not changed and still runs ${shortArn(lookup.service.taskDefinition)}`,
-          nextSteps: [`npx shipyard deploy --env ${this.base.environmentName} --image ${this.input.image}`],
+          nextSteps: refused
+            ? [`fix environments.${this.base.environmentName}.deployment in shipyard.json, then deploy again`]
+            : [`npx shipyard deploy --env ${this.base.environmentName} --image ${this.input.image}`],
         });
       }
     } catch {

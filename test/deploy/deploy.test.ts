@@ -205,6 +205,28 @@ describe("deploy: faults and refusals", () => {
     expect(h.sim.operations()).toEqual(["DescribeServices"]);
   });
 
+  it("refuses a service deployed by CodeDeploy", async () => {
+    h = await startHarness();
+    h.sim.createService({ service: "cd", taskDefinition: h.v1, controller: "CODE_DEPLOY" });
+    const config = JSON.parse(configText());
+    config.environments.staging.service = "cd";
+    const report = await runDeploy(h.input({ configText: JSON.stringify(config) }), h.deps());
+    expect(report.exitCode).toBe(2);
+    expect(report.reason).toMatch(/uses the CODE_DEPLOY deployment controller/);
+    expect(h.sim.operations()).toEqual(["DescribeServices"]);
+  });
+
+  it("ECS refusing the deployment settings is exit 2 with the service unchanged", async () => {
+    h = await startHarness();
+    h.sim.injectFault("UpdateService", "InvalidParameterException", 400, 1);
+    const report = await runDeploy(h.input({ configText: configText({ strategy: "blue-green" }) }), h.deps());
+    expect(report.exitCode).toBe(2);
+    expect(report.nextSteps).toEqual([
+      "fix environments.staging.deployment in shipyard.json, then deploy again",
+    ]);
+    expect(h.sim.describe().taskDefinition).toBe(h.v1);
+  });
+
   it("refuses while another deployment is in flight", async () => {
     h = await startHarness();
     h.sim.startDeployment(

@@ -25,7 +25,7 @@
  *   stuck:   tasks stay PENDING forever (a timeout test).
  * Faults: sim.injectFault("DescribeServices" | "*", "ThrottlingException", 400, times)
  *         sim.injectFault("UpdateService", "ServerException", 500, 1)
- * Services: sim.createService({..., status: "DRAINING" | "INACTIVE"}); a missing service is simply
+ * Services: sim.createService({..., status: "DRAINING" | "INACTIVE", controller: "CODE_DEPLOY"}); a missing service is simply
  *   not created (DescribeServices answers failures: MISSING).
  *   sim.startDeployment(cluster, service, taskDefinitionArn, behaviour) = someone else's deploy in flight.
  * moto-like endpoints: sim.omitRolloutState = true drops rolloutState and makes the service-deployment
@@ -100,6 +100,7 @@ interface SimService {
   deployments: SimDeployment[];
   serviceDeployments: SimServiceDeployment[];
   deploymentConfiguration: Json;
+  controller: "ECS" | "CODE_DEPLOY" | "EXTERNAL";
   events: Array<{ id: string; createdAt: Date; message: string }>;
   tags: Tag[];
 }
@@ -172,6 +173,7 @@ export class EcsSimulator {
     taskDefinition: string;
     desiredCount?: number;
     status?: SimService["status"];
+    controller?: "ECS" | "CODE_DEPLOY" | "EXTERNAL";
   }): string {
     const cluster = options.cluster ?? "main";
     const name = options.service ?? "web";
@@ -187,6 +189,7 @@ export class EcsSimulator {
       deployments: [],
       serviceDeployments: [],
       deploymentConfiguration: { maximumPercent: 200, minimumHealthyPercent: 100 },
+      controller: options.controller ?? "ECS",
       events: [],
       tags: [],
     };
@@ -657,7 +660,7 @@ export class EcsSimulator {
       launchType: "FARGATE",
       taskDefinition: service.taskDefinition,
       deploymentConfiguration: service.deploymentConfiguration,
-      deploymentController: { type: "ECS" },
+      deploymentController: { type: service.controller },
       deployments,
       events: service.events,
       ...(tags ? { tags } : {}),
