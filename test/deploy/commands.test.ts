@@ -295,7 +295,7 @@ describe("reports", () => {
     }
   });
 
-  it("the CLI deploy command runs end to end (migration step wired, no migrations configured)", async () => {
+  it("the CLI deploy command runs end to end with the real migration and verification steps (none configured)", async () => {
     h = await startHarness();
     h.sim.timing = { startSeconds: 0, healthySeconds: 0, failAfterSeconds: 0 };
     const dir = await mkdtemp(join(tmpdir(), "shipyard-cli-"));
@@ -316,7 +316,18 @@ describe("reports", () => {
       expect(report).toMatchObject({ outcome: "succeeded", release: "0123456789abcdef" });
       expect(report.details.steps).toEqual([
         { name: "migrate", status: "passed", note: "no migrations configured" },
+        { name: "smoke test", status: "passed", note: "no healthCheck configured" },
+        { name: "Sentry release", status: "passed", note: "Sentry release bookkeeping off" },
+        {
+          name: "error-rate gate",
+          status: "passed",
+          note: "error-rate gate not configured (no sentry in shipyard.json)",
+        },
       ]);
+      expect(report.verification).toMatchObject({
+        smoke: { skipped: true },
+        gate: { decision: "not-configured" },
+      });
       expect(io.err.join("\n")).not.toContain("cli-secret-value");
     } finally {
       process.env = saved;
@@ -360,6 +371,33 @@ describe("interrupting the CLI", () => {
       );
     } finally {
       process.env = saved;
+    }
+  });
+});
+
+describe("with the real verification steps", () => {
+  it("a release whose health URL fails is rolled back by the controller", async () => {
+    h = await startHarness();
+    const { createServer } = await import("node:http");
+    const server = createServer((_req, res) => {
+      res.writeHead(503).end("unhealthy");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const config = configText(
+        {},
+        { healthCheck: { url: `http://127.0.0.1:${port}/health`, budgetSeconds: 20 } },
+      );
+      const { defaultDeploySteps } = await import("../../src/deploy/default-steps.js");
+      const report = await runDeploy(h.input({ configText: config }), h.deps(await defaultDeploySteps()));
+      expect(report.outcome).toBe("rolled_back");
+      expect(report.exitCode).toBe(1);
+      expect(report.reason).toMatch(/^smoke test failed: /);
+      expect(report.verification).toMatchObject({ smoke: { passed: false } });
+      expect(h.sim.describe().taskDefinition).toBe(h.v1);
+    } finally {
+      server.close();
     }
   });
 });
