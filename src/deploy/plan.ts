@@ -105,7 +105,13 @@ function normalise(value: unknown): unknown {
         (i) => typeof i === "object" && i !== null && typeof (i as { name?: unknown }).name === "string",
       )
     ) {
-      return Object.fromEntries(items.map((i) => [`[${(i as { name: string }).name}]`, i]));
+      // Keyed by name, the name itself is no longer news: `environment[PORT].value`, not `.name` too.
+      return Object.fromEntries(
+        items.map((i) => {
+          const { name, ...rest } = i as { name: string };
+          return [`[${name}]`, Object.keys(rest).length > 0 ? rest : { name }];
+        }),
+      );
     }
     return items;
   }
