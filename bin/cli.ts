@@ -15,6 +15,7 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   rollback: () => import("./commands/rollback.js"),
   schema: () => import("./commands/schema.js"),
   status: () => import("./commands/status.js"),
+  verify: () => import("./commands/verify.js"),
 };
 
 async function help(io: CliIO): Promise<number> {

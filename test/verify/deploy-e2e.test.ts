@@ -1,0 +1,103 @@
+/**
+ * End to end through the real deploy controller: the ECS simulator (real AWS SDK) and the Sentry
+ * simulator (real sentry-cli and our client) share one fake clock. A release that fails in Sentry is
+ * rolled back by the controller and the rollback is recorded in Sentry; a healthy one stays.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runDeploy } from "../../src/deploy/commands.js";
+import { ExitCode } from "../../src/errors.js";
+import { createVerificationSteps } from "../../src/verify/hook.js";
+import { configText, type Harness, startHarness } from "../deploy/harness.js";
+import { type SentrySim, SIM_TOKEN, startSentrySim } from "../sentry-sim/server.js";
+
+let h: Harness;
+let sentry: SentrySim;
+
+beforeEach(async () => {
+  h = await startHarness();
+  sentry = await startSentrySim({ clock: h.clock });
+});
+afterEach(async () => {
+  await sentry.close();
+  await h.sim.stop();
+});
+
+function deploy(newErrorRate: number, verify: Record<string, unknown> = {}) {
+  const now = h.clock.now();
+  sentry.addTraffic({
+    release: "v1",
+    environment: "staging",
+    startAt: now - 7_200_000,
+    endAt: now,
+    ratePerSecond: 20,
+    errorRate: 0.005,
+  });
+  sentry.addTraffic({
+    release: "v2",
+    environment: "staging",
+    startAt: now,
+    ratePerSecond: 20,
+    errorRate: newErrorRate,
+  });
+  const input = h.input({
+    configText: configText({}, { sentry: { org: "acme", project: "app" }, verify }),
+  });
+  const deps = {
+    ...h.deps({ beforeUpdate: [], afterRollout: createVerificationSteps() }),
+    env: { SENTRY_URL: sentry.url, SENTRY_AUTH_TOKEN: SIM_TOKEN, PATH: process.env.PATH },
+  };
+  return runDeploy(input, deps);
+}
+
+const runningTaskDefinition = () => (h.sim.describe() as { taskDefinition: string }).taskDefinition;
+
+describe("deploy with verification", () => {
+  it("a release failing half its requests is rolled back, and Sentry records the return to v1", async () => {
+    const report = await deploy(0.5);
+    expect(report.outcome).toBe("rolled_back");
+    expect(report.exitCode).toBe(ExitCode.RolledBack);
+    expect(report.reason).toMatch(/^error-rate gate failed: .*catastrophic/);
+    expect(report.verification).toMatchObject({
+      gate: { decision: "fail", release: "v2", previousRelease: "v1", lastReading: "catastrophic" },
+      sentryRelease: { steps: expect.any(Array) },
+    });
+    expect(runningTaskDefinition()).toBe(h.v1);
+    expect(sentry.deploys.map((d) => `${d.release}:${d.name}`)).toEqual([
+      "v2:shipyard deploy v2",
+      "v1:shipyard rollback of v2",
+    ]);
+  });
+
+  it("a healthy release stays, with the gate's numbers in the report", async () => {
+    const report = await deploy(0.005);
+    expect(report.outcome).toBe("succeeded");
+    expect(report.exitCode).toBe(ExitCode.Success);
+    expect(report.verification).toMatchObject({
+      gate: { decision: "pass", baselineUsable: true, windowSeconds: 300 },
+    });
+    expect(runningTaskDefinition()).not.toBe(h.v1);
+    expect(sentry.deploys.map((d) => d.release)).toEqual(["v2"]);
+  });
+
+  it("an unreadable Sentry rolls back by default (inconclusive is never a pass)", async () => {
+    sentry.fault({
+      match: "/sessions/",
+      status: 502,
+      body: "<html>bad gateway</html>",
+      contentType: "text/html",
+      times: Number.POSITIVE_INFINITY,
+    });
+    const report = await deploy(0);
+    expect(report.outcome).toBe("rolled_back");
+    expect(report.reason).toMatch(/error-rate gate was inconclusive: .*answered 502/);
+    expect(runningTaskDefinition()).toBe(h.v1);
+  });
+
+  it("with onInconclusive=accept the release stays, with a warning", async () => {
+    sentry.fault({ match: "/sessions/", status: 500, body: "{}", times: Number.POSITIVE_INFINITY });
+    const report = await deploy(0, { onInconclusive: "accept", windowSeconds: 30 });
+    expect(report.outcome).toBe("succeeded");
+    expect(JSON.stringify(report)).toContain("accepted");
+    expect(JSON.stringify(report)).not.toContain(SIM_TOKEN);
+  });
+});
