@@ -90,7 +90,12 @@ export async function waitForDeployment(options: WaitOptions): Promise<WaitResul
   );
   for (;;) {
     if (signal.aborted)
-      return { status: "aborted", reason: abortReason(signal), service: lastService, seconds: seconds() };
+      return {
+        status: "aborted",
+        reason: abortReason(signal, options.label, lastSummary),
+        service: lastService,
+        seconds: seconds(),
+      };
     let judgement: Judgement | null = null;
     try {
       const observation = await observe(options);
@@ -100,7 +105,12 @@ export async function waitForDeployment(options: WaitOptions): Promise<WaitResul
       judgement = options.strategy.judge(observation, options.target);
     } catch (error) {
       if (signal.aborted)
-        return { status: "aborted", reason: abortReason(signal), service: lastService, seconds: seconds() };
+        return {
+          status: "aborted",
+          reason: abortReason(signal, options.label, lastSummary),
+          service: lastService,
+          seconds: seconds(),
+        };
       errors += 1;
       const why = `${awsErrorName(error)}: ${(error as Error).message}`;
       progress.warn(`reading the service failed (${errors}/${MAX_CONSECUTIVE_READ_ERRORS}): ${why}`);
@@ -138,7 +148,12 @@ export async function waitForDeployment(options: WaitOptions): Promise<WaitResul
     try {
       await clock.sleep(Math.min(options.pollSeconds * 1000, remaining), signal);
     } catch {
-      return { status: "aborted", reason: abortReason(signal), service: lastService, seconds: seconds() };
+      return {
+        status: "aborted",
+        reason: abortReason(signal, options.label, lastSummary),
+        service: lastService,
+        seconds: seconds(),
+      };
     }
   }
 }
@@ -152,8 +167,9 @@ async function observe(options: WaitOptions) {
   return { service: lookup.service, serviceDeployment };
 }
 
-function abortReason(signal: AbortSignal): string {
+/** What a person needs after Ctrl-C: why we stopped and where the deployment stood. */
+function abortReason(signal: AbortSignal, label: string, lastSummary: string): string {
   const reason = signal.reason;
   const text = reason instanceof Error ? reason.message : reason ? String(reason) : "aborted";
-  return `the wait was interrupted (${text})`;
+  return `the wait was interrupted (${text}) during the ${label}${lastSummary ? ` at ${lastSummary}` : ""}`;
 }

@@ -362,7 +362,7 @@ describe("interrupting the CLI", () => {
       expect(exit).toBe(3);
       const stderr = io.err.join("\n");
       expect(stderr).toMatch(
-        /why: +the wait was interrupted \(received SIGINT\); the rollout may still be running/,
+        /why: +the wait was interrupted \(received SIGINT\) during the rollout of web:2 at 2\/2 running, 2 deployment\(s\), rollout IN_PROGRESS; the rollout may still be running/,
       );
       expect(stderr).toContain("npx shipyard status --env staging");
       expect(stderr).toContain(`npx shipyard rollback --env staging --to ${h.v1}`);

@@ -342,7 +342,9 @@ describe("deploy: interruption and moto-like endpoints", () => {
     });
     const report = await runDeploy(h.input(), h.deps());
     expect(report.exitCode).toBe(3);
-    expect(report.reason).toMatch(/interrupted \(received SIGINT\); the rollout may still be running/);
+    expect(report.reason).toMatch(
+      /interrupted \(received SIGINT\) during the rollout of web:2 at .*rollout IN_PROGRESS; the rollout may still be running/,
+    );
     expect(report.nextSteps).toContain("npx shipyard status --env staging");
     expect(report.nextSteps).toContain(`npx shipyard rollback --env staging --to ${h.v1}`);
     expect(h.sim.operations()).not.toContain("StopServiceDeployment");
