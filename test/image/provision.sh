@@ -76,15 +76,45 @@ provision_engine() {
   fi
   command -v dockerd >/dev/null 2>&1 || apt_install docker.io
   need_root "starting dockerd"
+  remove_stale_pid_files
+  engine_answers && return 0
   step "starting dockerd (log: $dockerd_log)"
   # setsid + nohup: dockerd outlives this script and the shell that called it.
   setsid nohup dockerd >>"$dockerd_log" 2>&1 </dev/null &
+  local dockerd_pid=$!
   for _ in $(seq 1 120); do
     engine_answers && break
+    kill -0 "$dockerd_pid" 2>/dev/null ||
+      fail "dockerd exited while starting: $(tail -n 1 "$dockerd_log")" "read $dockerd_log for the reason"
     sleep 0.5
   done
   engine_answers || fail "dockerd did not answer within 60 s." "read $dockerd_log for the reason"
   step_done
+}
+
+# A dockerd killed with its containerd (a CI machine handed back, a crash) leaves pid files behind, and
+# a new dockerd refuses to start, or waits for a containerd that is gone, while a file names a process
+# that still exists — even a zombie not yet reaped. Remove the files of dead and zombie processes.
+remove_stale_pid_files() {
+  local pid_file pid
+  for pid_file in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
+    [ -f "$pid_file" ] || continue
+    pid=$(cat "$pid_file")
+    if [ -n "$pid" ] && [ -r "/proc/$pid/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status"; then
+      # A live containerd left by a killed dockerd: the new dockerd reconnects to it.
+      [ "$pid_file" = /var/run/docker.pid ] || continue
+      # A live dockerd that does not answer is starting or stopping: wait until it does one or the other.
+      for _ in $(seq 1 60); do
+        engine_answers && return 0
+        [ -d "/proc/$pid" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null || break
+        sleep 0.5
+      done
+      [ -d "/proc/$pid" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null &&
+        fail "a dockerd (pid $pid) has been running for 30 s without answering." \
+          "read $dockerd_log, stop it (kill $pid) and run this again"
+    fi
+    rm -f "$pid_file"
+  done
 }
 
 image_present() { docker_cli image inspect "$1" >/dev/null 2>&1; }
