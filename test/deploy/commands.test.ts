@@ -401,3 +401,25 @@ describe("with the real verification steps", () => {
     }
   });
 });
+
+describe("the rollback runbook", () => {
+  it("after an interrupted deploy, `rollback` replaces the in-flight revision with the last good one", async () => {
+    h = await startHarness();
+    const good = await runDeploy(h.input(), h.deps());
+    h.sim.behaviours.set(digest("b"), "stuck");
+    h.sim.onCall = (call) => {
+      if (call.operation === "DescribeServices" && h.sim.callsTo("UpdateService").length === 2) {
+        h.controller.abort(new Error("received SIGINT"));
+      }
+    };
+    const interrupted = await runDeploy(h.input({ image: digest("b"), release: "v3" }), h.deps());
+    expect(interrupted.exitCode).toBe(3);
+    h.sim.onCall = undefined;
+    const back = await runRollback(h.input(), { ...h.deps(), signal: new AbortController().signal });
+    expect(back.outcome).toBe("succeeded");
+    expect(back.taskDefinition).toBe(good.taskDefinition);
+    expect(back.previousTaskDefinition).toBe(interrupted.taskDefinition);
+    expect(h.sim.describe().taskDefinition).toBe(good.taskDefinition);
+    expect((h.sim.describe().deployments as unknown[]).length).toBe(1);
+  });
+});

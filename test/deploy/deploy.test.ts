@@ -416,3 +416,32 @@ describe("deploy: before any change", () => {
     expect(h.sim.operations()).not.toContain("UpdateService");
   });
 });
+
+describe("deploy: losing sight of ECS", () => {
+  it("exits 3 with the commands when ECS cannot be read during the wait", async () => {
+    h = await startHarness();
+    h.sim.onCall = (call) => {
+      if (call.operation === "UpdateService")
+        h.sim.injectFault("DescribeServices", "AccessDeniedException", 400, 3);
+    };
+    const report = await runDeploy(h.input(), h.deps());
+    expect(report.exitCode).toBe(3);
+    expect(report.reason).toMatch(
+      /ECS could not be read: AccessDeniedException.*the rollout may still be running/,
+    );
+    expect(report.nextSteps).toContain(`npx shipyard rollback --env staging --to ${h.v1}`);
+    expect(h.progress.lines.filter((l) => l.startsWith("warning: reading the service failed"))).toHaveLength(
+      3,
+    );
+  });
+
+  it("a short read outage during the wait is ridden out", async () => {
+    h = await startHarness();
+    h.sim.onCall = (call) => {
+      if (call.operation === "UpdateService")
+        h.sim.injectFault("DescribeServices", "AccessDeniedException", 400, 2);
+    };
+    const report = await runDeploy(h.input(), h.deps());
+    expect(report.outcome).toBe("succeeded");
+  });
+});
