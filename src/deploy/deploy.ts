@@ -420,6 +420,10 @@ class DeployRun {
     updateStart: number,
   ): Promise<Report> {
     const { progress } = this.deps;
+    if (this.deps.signal.aborted) {
+      // A person pressed Ctrl-C: do not start changing the service on their way out.
+      return this.needsAttention(`${reason}; interrupted, so the previous revision was NOT restored`);
+    }
     progress.warn(`${reason}. Restoring ${shortArn(this.previous)}.`);
     const current = service?.taskDefinition;
     if (current && current !== this.next && current !== this.previous) {

@@ -445,3 +445,22 @@ describe("deploy: losing sight of ECS", () => {
     expect(report.outcome).toBe("succeeded");
   });
 });
+
+describe("deploy: interrupted verification", () => {
+  it("Ctrl-C during verification does not start a rollback on the way out (exit 3, commands printed)", async () => {
+    h = await startHarness();
+    const watching: DeployStep = {
+      name: "error-rate gate",
+      reportKey: "verification",
+      run: async () => {
+        h.controller.abort(new Error("received SIGINT"));
+        return { status: "inconclusive", reason: "interrupted" };
+      },
+    };
+    const report = await runDeploy(h.input(), h.deps({ beforeUpdate: [], afterRollout: [watching] }));
+    expect(report.exitCode).toBe(3);
+    expect(report.reason).toMatch(/interrupted, so the previous revision was NOT restored$/);
+    expect(h.sim.callsTo("UpdateService")).toHaveLength(1);
+    expect(report.nextSteps).toContain(`npx shipyard rollback --env staging --to ${h.v1}`);
+  });
+});
