@@ -249,6 +249,59 @@ function gateStep(options: VerificationOptions): DeployStep {
   };
 }
 
+/**
+ * For `DeploySteps.beforeUpdate`: checks, before the service changes, that the gate will be able to
+ * read Sentry (token set and accepted, project found). Otherwise every deploy would roll out, find the
+ * gate inconclusive and roll back. Transient errors pass (the window retries); with
+ * `onInconclusive: "accept"` problems only warn.
+ */
+export function createVerificationPreflight(options: VerificationOptions = {}): DeployStep {
+  return {
+    name: "Sentry preflight",
+    reportKey: "verification",
+    async run(ctx) {
+      const sentry = ctx.environment.sentry;
+      if (sentry === undefined) return { status: "passed", summary: "no sentry in shipyard.json" };
+      const { baseUrl, token } = sentryEnv(ctx.env);
+      let problem: string | null = null;
+      if (token === null) {
+        problem =
+          "SENTRY_AUTH_TOKEN is not set, so the error-rate gate could not read the release's health; set it to a token with org:read and project:read (and project:releases for bookkeeping)";
+      } else {
+        const client = new SentryClient({
+          baseUrl,
+          token,
+          org: sentry.org,
+          clock: ctx.clock,
+          signal: ctx.signal,
+          ...(options.fetch ? { fetch: options.fetch } : {}),
+          ...(options.requestSignal ? { requestSignal: options.requestSignal } : {}),
+        });
+        const project = await client.projectId(sentry.project);
+        if (!project.ok && project.problem.permanent) problem = project.problem.message;
+        if (!project.ok && !project.problem.permanent) {
+          ctx.progress.warn(`${project.problem.message}; the error-rate gate will retry during its window`);
+        }
+      }
+      if (problem === null)
+        return { status: "passed", summary: `Sentry project ${sentry.org}/${sentry.project} is readable` };
+      if (ctx.environment.verify.onInconclusive === "accept") {
+        ctx.progress.warn(`${problem}; going on because verify.onInconclusive = "accept"`);
+        return {
+          status: "passed",
+          summary: "Sentry not readable (accepted)",
+          report: { preflight: { problem } },
+        };
+      }
+      return {
+        status: "failed",
+        reason: `${problem}; nothing was changed`,
+        report: { preflight: { problem } },
+      };
+    },
+  };
+}
+
 /** The steps to put in `DeploySteps.afterRollout`, in order. */
 export function createVerificationSteps(options: VerificationOptions = {}): DeployStep[] {
   return [smokeStep(options), bookkeepingStep(options), gateStep(options)];

@@ -5,13 +5,22 @@
  * of moving the fake clock), and injects faults: 401, 403, 429 + Retry-After, 5xx, HTML, empty or
  * malformed bodies.
  *
- * Endpoints seen from sentry-cli 3.8.0 (recorded by running it against this server):
+ * Endpoints seen from sentry-cli 3.8.0 (recorded by running it against this server, see
+ * test/verify/releases.test.ts):
  *   releases new V            POST /api/0/organizations/{org}/releases/            {version, projects, dateStarted}
  *   releases set-commits V --auto --ignore-missing
  *                             GET  /api/0/organizations/{org}/repos/?cursor=
- *                             (then, with a matching repo, PUT .../releases/{V}/ {refs:[...]})
+ *                             POST /api/0/organizations/{org}/releases/            {version, projects}  (208: exists)
+ *                             GET  /api/0/organizations/{org}/releases/{V}/previous-with-commits/  (404 here: none)
+ *                             PUT  /api/0/organizations/{org}/releases/{V}/         {commits:[...]} from the local git
+ *                                  tree when no repository integration matches
  *   releases finalize V       PUT  /api/0/organizations/{org}/releases/{V}/         {projects, dateReleased}
- *   deploys new -e E -r V     POST /api/0/organizations/{org}/releases/{V}/deploys/ {environment, name, url, ...}
+ *   deploys new -e E -r V -n N POST /api/0/organizations/{org}/releases/{V}/deploys/ {environment, name, url, dateFinished}
+ * and Shipyard's own client:
+ *   GET /api/0/projects/{org}/{project}/                       → {id}
+ *   GET /api/0/organizations/{org}/sessions/?field=sum(session)&groupBy=session.status&query=release:"V"
+ *       &environment=E&project=ID&interval=1m&start=..&end=..  → {groups:[{by:{session.status}, totals:{sum(session)}}]}
+ *   GET /api/0/projects/{org}/{project}/stats/                 → [[hourStart, errorEvents], ...] (the seed's check)
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runDeploy } from "../../src/deploy/commands.js";
 import { ExitCode } from "../../src/errors.js";
-import { createVerificationSteps } from "../../src/verify/hook.js";
+import { createVerificationPreflight, createVerificationSteps } from "../../src/verify/hook.js";
 import { configText, type Harness, startHarness } from "../deploy/harness.js";
 import { type SentrySim, SIM_TOKEN, startSentrySim } from "../sentry-sim/server.js";
 
@@ -22,7 +22,7 @@ afterEach(async () => {
   await h.sim.stop();
 });
 
-function deploy(newErrorRate: number, verify: Record<string, unknown> = {}) {
+function deploy(newErrorRate: number, verify: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}) {
   const now = h.clock.now();
   sentry.addTraffic({
     release: "v1",
@@ -43,8 +43,8 @@ function deploy(newErrorRate: number, verify: Record<string, unknown> = {}) {
     configText: configText({}, { sentry: { org: "acme", project: "app" }, verify }),
   });
   const deps = {
-    ...h.deps({ beforeUpdate: [], afterRollout: createVerificationSteps() }),
-    env: { SENTRY_URL: sentry.url, SENTRY_AUTH_TOKEN: SIM_TOKEN, PATH: process.env.PATH },
+    ...h.deps({ beforeUpdate: [createVerificationPreflight()], afterRollout: createVerificationSteps() }),
+    env: { SENTRY_URL: sentry.url, SENTRY_AUTH_TOKEN: SIM_TOKEN, PATH: process.env.PATH, ...env },
   };
   return runDeploy(input, deps);
 }
@@ -99,5 +99,15 @@ describe("deploy with verification", () => {
     expect(report.outcome).toBe("succeeded");
     expect(JSON.stringify(report)).toContain("accepted");
     expect(JSON.stringify(report)).not.toContain(SIM_TOKEN);
+  });
+
+  it("a token Sentry rejects stops the deploy before the service changes", async () => {
+    const report = await deploy(0, {}, { SENTRY_AUTH_TOKEN: "sntrys_revoked_token_1" });
+    expect(report.outcome).toBe("failed");
+    expect(report.exitCode).toBe(ExitCode.RolledBack);
+    expect(report.reason).toMatch(/Sentry rejected the token \(401\).*nothing was changed/);
+    expect(runningTaskDefinition()).toBe(h.v1);
+    expect(h.sim.operations()).not.toContain("UpdateService");
+    expect(JSON.stringify(report)).not.toContain("sntrys_revoked_token_1");
   });
 });

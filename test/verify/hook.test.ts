@@ -13,7 +13,7 @@ import { FakeClock } from "../../src/clock.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { DeployStepContext, StepVerdict } from "../../src/deploy/steps.js";
 import { RecordingProgress } from "../../src/progress.js";
-import { createVerificationSteps } from "../../src/verify/hook.js";
+import { createVerificationPreflight, createVerificationSteps } from "../../src/verify/hook.js";
 import { type SentrySim, SIM_TOKEN, startSentrySim, type TrafficModel } from "../sentry-sim/server.js";
 
 const T0 = Date.UTC(2026, 10, 27, 12, 40, 0);
@@ -308,5 +308,45 @@ describe("smoke and bookkeeping steps", () => {
     await bookkeeping.afterRollback!(ctx, "smoke test failed");
     expect(sim.calls).toHaveLength(0);
     expect(progress.lines.join("\n")).toContain("not recorded in Sentry");
+  });
+});
+
+describe("preflight before UpdateService", () => {
+  const preflight = createVerificationPreflight();
+
+  it("passes when the token is accepted and the project exists", async () => {
+    expect(await preflight.run(context().ctx)).toMatchObject({
+      status: "passed",
+      summary: "Sentry project acme/app is readable",
+    });
+  });
+
+  it("fails without a token, saying nothing was changed", async () => {
+    const verdict = await preflight.run(context({ env: { SENTRY_URL: sim.url } }).ctx);
+    expect(verdict.status).toBe("failed");
+    if (verdict.status === "failed")
+      expect(verdict.reason).toMatch(/SENTRY_AUTH_TOKEN is not set.*; nothing was changed$/);
+  });
+
+  it("fails on a rejected token or an unknown project", async () => {
+    sim.fault({ match: "/projects/", status: 401, body: "{}" });
+    expect((await preflight.run(context().ctx)).status).toBe("failed");
+    const verdict = await preflight.run(context({ sentry: { org: "acme", project: "nope" } }).ctx);
+    expect(verdict.status).toBe("failed");
+    if (verdict.status === "failed") expect(verdict.reason).toContain("404");
+  });
+
+  it("passes with a warning on a transient error (the window retries)", async () => {
+    sim.fault({ match: "/projects/", status: 503, body: "{}" });
+    const { ctx, progress } = context();
+    expect((await preflight.run(ctx)).status).toBe("passed");
+    expect(progress.lines.join("\n")).toContain("will retry during its window");
+  });
+
+  it("only warns with onInconclusive=accept, and passes without sentry", async () => {
+    const { ctx, progress } = context({ env: { SENTRY_URL: sim.url }, verify: { onInconclusive: "accept" } });
+    expect((await preflight.run(ctx)).status).toBe("passed");
+    expect(progress.lines.join("\n")).toContain('going on because verify.onInconclusive = "accept"');
+    expect((await preflight.run(context({ sentry: null }).ctx)).status).toBe("passed");
   });
 });

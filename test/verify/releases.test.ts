@@ -87,11 +87,16 @@ describe("sentry-cli bookkeeping", () => {
       "releases finalize v2",
       "deploys new -e production -r v2 -n shipyard deploy v2",
     ]);
-    const calls = sim.calls.map((c) => `${c.method} ${c.path}`);
-    expect(calls[0]).toBe("POST /api/0/organizations/acme/releases/");
-    expect(calls).toContain("GET /api/0/organizations/acme/repos/");
-    expect(calls).toContain("PUT /api/0/organizations/acme/releases/v2/");
-    expect(calls.at(-1)).toBe("POST /api/0/organizations/acme/releases/v2/deploys/");
+    // The exact calls sentry-cli 3.8 makes (documented in test/sentry-sim/server.ts).
+    expect(sim.calls.map((c) => `${c.method} ${c.path} ${c.status}`)).toEqual([
+      "POST /api/0/organizations/acme/releases/ 201",
+      "GET /api/0/organizations/acme/repos/ 200",
+      "POST /api/0/organizations/acme/releases/ 208",
+      "GET /api/0/organizations/acme/releases/v2/previous-with-commits/ 404",
+      "PUT /api/0/organizations/acme/releases/v2/ 200",
+      "PUT /api/0/organizations/acme/releases/v2/ 200",
+      "POST /api/0/organizations/acme/releases/v2/deploys/ 201",
+    ]);
     expect(sim.calls.every((c) => c.authorized)).toBe(true);
     expect(sim.calls[0]!.body).toMatchObject({ version: "v2", projects: ["app"] });
     expect(sim.releases.get("v2")?.dateReleased).not.toBeNull();
