@@ -453,6 +453,67 @@ export class Shipyard {
     });
   }
 
+  /**
+   * Check the release an environment runs NOW, changing nothing: the health smoke test, then the Sentry error-rate gate against the previous release. Returns the JSON report; fails unless the release is healthy.
+   *
+   * @param env Environment in shipyard.json, e.g. production.
+   * @param sentryAuthToken Sentry token with org:read and project:read, e.g. env://SENTRY_AUTH_TOKEN.
+   * @param awsAccessKeyId AWS access key id, e.g. env://AWS_ACCESS_KEY_ID: reads the running and previous releases from ECS. Not needed with --release and --previous-release (or --no-baseline).
+   * @param awsSecretAccessKey AWS secret access key, e.g. env://AWS_SECRET_ACCESS_KEY.
+   * @param awsSessionToken Session token of temporary credentials (OIDC role, assumed role), e.g. env://AWS_SESSION_TOKEN.
+   * @param release Release to judge. Default: SENTRY_RELEASE of the running task definition.
+   * @param previousRelease Baseline release. Default: SENTRY_RELEASE of the revision before it.
+   * @param noBaseline Judge against the configured absolute error rate instead of a previous release.
+   * @param sinceSeconds How far back to read the release. 0 (default): the environment's verify settings.
+   * @param watch Watch the full verification window, as a deploy would, instead of judging what is already there.
+   */
+  @func({ cache: "never" })
+  async verify(
+    env: string,
+    sentryAuthToken?: Secret,
+    awsAccessKeyId?: Secret,
+    awsSecretAccessKey?: Secret,
+    awsSessionToken?: Secret,
+    release = "",
+    previousRelease = "",
+    noBaseline = false,
+    sinceSeconds = 0,
+    watch = false,
+  ): Promise<string> {
+    return surfaced(async () => {
+      if (noBaseline && previousRelease !== "") {
+        throw new InputError(
+          "--previous-release and --no-baseline contradict each other.",
+          [],
+          "pass one of them",
+        );
+      }
+      if (!Number.isInteger(sinceSeconds) || sinceSeconds < 0) {
+        throw new InputError(
+          `--since-seconds ${sinceSeconds} must be a whole number of seconds, 0 for the default.`,
+        );
+      }
+      const aws = {
+        accessKeyId: awsAccessKeyId,
+        secretAccessKey: awsSecretAccessKey,
+        sessionToken: awsSessionToken,
+      };
+      const face = await this.face(env, aws, sentryAuthToken);
+      const { runVerify } = await import("./verify/command.js");
+      const report = await runVerify(
+        {
+          ...face.input,
+          ...(release ? { release } : {}),
+          ...(noBaseline ? { previousRelease: null } : previousRelease ? { previousRelease } : {}),
+          ...(sinceSeconds > 0 ? { sinceSeconds } : {}),
+          watch,
+        },
+        face.deps,
+      );
+      return reportResult(report);
+    });
+  }
+
   private appDirectory(): Directory {
     return this.app === "." ? this.source : this.source.directory(this.app);
   }

@@ -15,8 +15,9 @@ import { stderrProgress } from "../progress.js";
 import type { Report } from "../report/report.js";
 
 export interface AwsSecrets {
-  accessKeyId: Secret;
-  secretAccessKey: Secret;
+  /** Optional only where the core may not need AWS at all (verify with both releases given). */
+  accessKeyId?: Secret | undefined;
+  secretAccessKey?: Secret | undefined;
   sessionToken?: Secret | undefined;
 }
 
@@ -68,13 +69,13 @@ export function daggerDeps(aws: AwsSecrets, extraEnv: Record<string, string> = {
     env: { ...process.env, ...extraEnv },
     ecsClientFactory: async (options) => {
       const [accessKeyId, secretAccessKey, sessionToken] = await Promise.all([
-        aws.accessKeyId.plaintext(),
-        aws.secretAccessKey.plaintext(),
-        aws.sessionToken ? aws.sessionToken.plaintext() : Promise.resolve(""),
+        optionalPlaintext(aws.accessKeyId),
+        optionalPlaintext(aws.secretAccessKey),
+        optionalPlaintext(aws.sessionToken),
       ]);
       if (accessKeyId.trim() === "" || secretAccessKey.trim() === "") {
         throw new InputError(
-          "The AWS credentials are empty.",
+          "AWS credentials are missing or empty, and this command needs to read ECS.",
           [],
           "pass --aws-access-key-id=env://AWS_ACCESS_KEY_ID --aws-secret-access-key=env://AWS_SECRET_ACCESS_KEY with those variables set (in GitHub Actions: aws-actions/configure-aws-credentials)",
         );
@@ -159,11 +160,21 @@ export async function optionalPlaintext(secret: Secret | undefined): Promise<str
   return secret ? (await secret.plaintext()).trim() : "";
 }
 
-const HEADLINES: Record<number, string> = {
-  [ExitCode.RolledBack]: "failed; the service is back on the previous task definition",
-  [ExitCode.BadInput]: "refused: bad input, nothing was changed",
-  [ExitCode.NeedsAttention]: "failed and was NOT restored (or the state is unknown): a person must look",
-};
+/** What each exit code means; exit 1 means "restored" only for the commands that change the service. */
+function headline(report: Report): string {
+  switch (report.exitCode) {
+    case ExitCode.RolledBack:
+      return report.command === "deploy" || report.command === "rollback"
+        ? "failed; the service is back on the previous task definition"
+        : "failed";
+    case ExitCode.BadInput:
+      return "refused: bad input, nothing was changed";
+    case ExitCode.NeedsAttention:
+      return "failed and was NOT restored (or the state is unknown): a person must look";
+    default:
+      return `exit ${report.exitCode}`;
+  }
+}
 
 /**
  * The function's result: the report as JSON when it succeeded; otherwise an error whose message
@@ -172,9 +183,7 @@ const HEADLINES: Record<number, string> = {
 export function reportResult(report: Report): string {
   const json = JSON.stringify(report, null, 2);
   if (report.exitCode === ExitCode.Success) return json;
-  const lines = [
-    `${report.command} ${report.environment}: ${HEADLINES[report.exitCode] ?? `exit ${report.exitCode}`} (exit ${report.exitCode}).`,
-  ];
+  const lines = [`${report.command} ${report.environment}: ${headline(report)} (exit ${report.exitCode}).`];
   if (report.reason) lines.push(report.reason);
   if (report.nextSteps && report.nextSteps.length > 0) {
     lines.push("Next:", ...report.nextSteps.map((step) => `  ${step}`));

@@ -7,11 +7,12 @@
  */
 import { dag } from "@dagger.io/dagger";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FakeClock } from "../../src/clock.js";
+import { FakeClock, systemClock } from "../../src/clock.js";
 import type { DeployStep, DeployStepContext } from "../../src/deploy/steps.js";
 import { reportResult, withoutLint } from "../../src/pipeline/deploy.js";
 import type { Report } from "../../src/report/report.js";
 import { EcsSimulator } from "../ecs-sim/simulator.js";
+import { type SentrySim, SIM_TOKEN, startSentrySim } from "../sentry-sim/server.js";
 import type { Chain } from "./fake-engine.js";
 import { execs, runOn, SHA } from "./harness.js";
 
@@ -35,7 +36,9 @@ const aws = () =>
   ] as const;
 
 let sim: EcsSimulator;
+let sentry: SentrySim;
 let savedEndpoint: string | undefined;
+let savedSentryUrl: string | undefined;
 
 beforeAll(async () => {
   sim = await EcsSimulator.start(new FakeClock());
@@ -47,12 +50,19 @@ beforeAll(async () => {
   // The module runtime's environment is where the core reads endpoint overrides, as the CLI does.
   savedEndpoint = process.env["AWS_ENDPOINT_URL_ECS"];
   process.env["AWS_ENDPOINT_URL_ECS"] = sim.endpoint;
+  // Release health is modelled on the real clock: the Dagger face runs on the system clock.
+  sentry = await startSentrySim({ clock: systemClock });
+  savedSentryUrl = process.env["SENTRY_URL"];
+  process.env["SENTRY_URL"] = sentry.url;
 });
 
 afterAll(async () => {
   if (savedEndpoint === undefined) delete process.env["AWS_ENDPOINT_URL_ECS"];
   else process.env["AWS_ENDPOINT_URL_ECS"] = savedEndpoint;
+  if (savedSentryUrl === undefined) delete process.env["SENTRY_URL"];
+  else process.env["SENTRY_URL"] = savedSentryUrl;
   await sim.stop();
+  await sentry.close();
 });
 
 function plaintextReads(chains: Chain[]): string[] {
@@ -211,6 +221,68 @@ describe("rollback", () => {
     );
     expect(error?.message).toMatch(/^rollback staging: refused: bad input, nothing was changed \(exit 2\)\./);
     expect(sim.callsTo("UpdateService")).toEqual([]);
+  });
+});
+
+describe("verify", () => {
+  const SENTRY = { secrets: { ...SECRETS.secrets, "env://SENTRY_AUTH_TOKEN": SIM_TOKEN } };
+  const minute = 60_000;
+
+  it("judges the release with the Sentry token Secret and fails the call when its error rate is worse", async () => {
+    const now = Date.now();
+    sentry.addTraffic({
+      release: "v1",
+      environment: "staging",
+      startAt: now - 120 * minute,
+      endAt: now - 10 * minute,
+      ratePerSecond: 5,
+      errorRate: 0.002,
+    });
+    sentry.addTraffic({
+      release: "v2",
+      environment: "staging",
+      startAt: now - 10 * minute,
+      ratePerSecond: 5,
+      errorRate: 0.3,
+    });
+    const { engine, error } = await runOn(
+      { fixture: "deployable" },
+      (shipyard) =>
+        shipyard.verify(
+          "staging",
+          dag.secret("env://SENTRY_AUTH_TOKEN"),
+          undefined,
+          undefined,
+          undefined,
+          "v2",
+          "v1",
+          false,
+          300,
+        ),
+      SENTRY,
+    );
+    // A bad release that nothing restored: a person must look (exit 3).
+    expect(error?.message).toMatch(/^verify staging: failed and was NOT restored .*\(exit 3\)\./);
+    expect(error?.message).toContain('"release": "v2"');
+    expect(sentry.calls.some((call) => call.path.includes("/sessions/") && call.authorized)).toBe(true);
+    expect(plaintextReads(engine.queries.map((q) => q.chain))).toEqual(["env://SENTRY_AUTH_TOKEN"]);
+    for (const query of engine.queries) expect(query.text).not.toContain(SIM_TOKEN);
+    expect(error?.message).not.toContain(SIM_TOKEN);
+  });
+
+  it("refuses contradictory baseline flags before reading anything", async () => {
+    const { engine, error } = await runOn({ fixture: "deployable" }, (shipyard) =>
+      shipyard.verify("staging", undefined, undefined, undefined, undefined, "v2", "v1", true),
+    );
+    expect(error?.message).toContain("--previous-release and --no-baseline contradict each other.");
+    expect(engine.queries).toEqual([]);
+  });
+
+  it("needs AWS only to find the releases", async () => {
+    const { error } = await runOn({ fixture: "deployable" }, (shipyard) => shipyard.verify("staging"));
+    expect(error?.message).toContain(
+      "AWS credentials are missing or empty, and this command needs to read ECS.",
+    );
   });
 });
 

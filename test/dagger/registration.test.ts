@@ -62,6 +62,22 @@ const EXPECTED: Record<string, { check: boolean; cache?: string; args: Record<st
   rollback: { check: false, cache: "never", args: { ...AWS, to: "" } },
   status: { check: false, cache: "never", args: AWS },
   migrate: { check: false, cache: "never", args: { ...AWS, taskDefinition: "" } },
+  verify: {
+    check: false,
+    cache: "never",
+    args: {
+      env: undefined,
+      sentryAuthToken: undefined,
+      awsAccessKeyId: undefined,
+      awsSecretAccessKey: undefined,
+      awsSessionToken: undefined,
+      release: "",
+      previousRelease: "",
+      noBaseline: false,
+      sinceSeconds: 0,
+      watch: false,
+    },
+  },
 };
 
 let module: DaggerModule;
