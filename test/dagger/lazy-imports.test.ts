@@ -13,7 +13,7 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const HEAVY = [/^@aws-sdk\//, /^@sentry\//, /^pg$/, /^squawk-cli/, /^zod$/];
 
 /** Static value imports and re-exports of one file (dynamic `import()` and `import type` excluded). */
-export function staticImports(source: string): string[] {
+function staticImports(source: string): string[] {
   const specifiers: string[] = [];
   const statement = /^\s*(?:import|export)\s+(?!type\b)(?:[^;"']*?\sfrom\s+)?["']([^"']+)["']/gm;
   for (const match of source.matchAll(statement)) specifiers.push(match[1]!);
