@@ -79,7 +79,11 @@ export async function runGate(input: GateInput, options: VerificationOptions): P
   if (token === null) {
     const reason =
       "SENTRY_AUTH_TOKEN is not set, so the release's error rate cannot be read; set it to a token with org:read and project:read";
-    return { status: "inconclusive", reason, report: { gate: { decision: "inconclusive", why: reason } } };
+    return {
+      status: "inconclusive",
+      reason,
+      report: { decision: "inconclusive", why: reason, gate: { decision: "inconclusive", why: reason } },
+    };
   }
   const client = new SentryClient({
     baseUrl,
@@ -96,7 +100,11 @@ export async function runGate(input: GateInput, options: VerificationOptions): P
     return {
       status: "inconclusive",
       reason,
-      report: { gate: { decision: "inconclusive", why: reason, server: client.server } },
+      report: {
+        decision: "inconclusive",
+        why: reason,
+        gate: { decision: "inconclusive", why: reason, server: client.server },
+      },
     };
   }
   const result = await watchReleaseHealth({
@@ -114,7 +122,12 @@ export async function runGate(input: GateInput, options: VerificationOptions): P
     baselineUntil: input.baselineUntil,
     ...(input.signal ? { signal: input.signal } : {}),
   });
-  const report = { gate: { ...result.report, server: client.server, sentryCalls: client.calls.length } };
+  // Flat decision/why first (the Markdown summary shows them as rows), every number under `gate`.
+  const report = {
+    decision: result.decision,
+    why: result.why,
+    gate: { ...result.report, server: client.server, sentryCalls: client.calls.length },
+  };
   if (result.decision === "pass") return { status: "passed", summary: result.why, report };
   if (result.decision === "fail") return { status: "failed", reason: result.why, report };
   return { status: "inconclusive", reason: result.why, report };
