@@ -15,6 +15,8 @@ ${COMMON_OPTIONS}
   --image REF       the image by digest, as \`publish\` printed it (never a tag)
   --release NAME    release name (SENTRY_RELEASE); default: the commit, else the digest
   --commit SHA      commit tagged on the revision; default: $GITHUB_SHA when set
+  --skip-requires   deploy even if the \`requires\` environment cannot be confirmed to run this
+                    image verified (e.g. it lives in another AWS account); reported as a warning
 
 Example:
   npx shipyard deploy --env staging --image ghcr.io/acme/app@sha256:3f1c...e9 --json
@@ -34,6 +36,7 @@ export const command: Command = {
         image: { type: "string" },
         release: { type: "string" },
         commit: { type: "string" },
+        "skip-requires": { type: "boolean", default: false },
         json: { type: "boolean", default: false },
       },
       usage,
@@ -54,6 +57,7 @@ export const command: Command = {
         image: values.image,
         ...(values.release ? { release: values.release } : {}),
         ...(commit ? { commit } : {}),
+        ...(values["skip-requires"] ? { skipRequires: true } : {}),
       },
       { ...cliDeps(io), steps: await defaultDeploySteps() },
     );

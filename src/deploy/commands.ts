@@ -34,6 +34,8 @@ export interface DeployInput extends CommandInput {
   release?: string;
   /** Git commit, tagged on the new revision when known. */
   commit?: string;
+  /** Deploy even though the `requires` environment's verified image cannot be confirmed (a warning is reported). */
+  skipRequires?: boolean;
 }
 
 /** Like a deploy; without an image, the live image is used to render the template. */
@@ -67,22 +69,25 @@ export interface Prepared {
   config: Config;
   environment: Environment;
   ecs: () => Promise<ECSClient>;
+  /** A client for another region (an environment named by `requires`), same credentials and endpoint. */
+  ecsFor: (region: string) => Promise<ECSClient>;
 }
 
 /** Parses the config and picks the environment; the client is built only when first needed. */
 export function prepare(input: CommandInput, deps: CommandDeps): Prepared {
   const config = parseConfig(input.configText, input.configSource ?? "shipyard.json");
   const environment = selectEnvironment(config, input.environmentName);
-  let client: Promise<ECSClient> | undefined;
+  const clients = new Map<string, Promise<ECSClient>>();
   const factory = deps.ecsClientFactory ?? createEcsClient;
-  return {
-    config,
-    environment,
-    ecs: () => {
-      client ??= factory(ecsClientOptions(environment.region, input.aws, deps.env));
-      return client;
-    },
+  const ecsFor = (region: string) => {
+    let client = clients.get(region);
+    if (client === undefined) {
+      client = factory(ecsClientOptions(region, input.aws, deps.env));
+      clients.set(region, client);
+    }
+    return client;
   };
+  return { config, environment, ecs: () => ecsFor(environment.region), ecsFor };
 }
 
 export async function runDeploy(input: DeployInput, deps: CommandDeps): Promise<Report> {

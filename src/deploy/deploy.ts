@@ -15,7 +15,7 @@ import type { ECSClient, Service } from "@aws-sdk/client-ecs";
 import { readBundledTemplate, releaseOf, renderTaskDefinition } from "../config/taskdef.js";
 import { ExitCode } from "../errors.js";
 import type { Report } from "../report/report.js";
-import { type CommandDeps, type DeployInput, prepare } from "./commands.js";
+import { type CommandDeps, type DeployInput, type Prepared, prepare } from "./commands.js";
 import {
   awsErrorName,
   deploymentInFlight,
@@ -27,6 +27,7 @@ import {
   TAG,
   tagService,
 } from "./ecs.js";
+import { checkRequirement } from "./requires.js";
 import { restoreRevision } from "./restore.js";
 import type { DeployStep, DeployStepContext, DeploySteps, StepVerdict } from "./steps.js";
 import { type StrategyPlan, strategies } from "./strategies.js";
@@ -62,6 +63,7 @@ export async function deploy(input: DeployInput, deps: CommandDeps): Promise<Rep
     release,
   });
   const run = new DeployRun(
+    prepared,
     input,
     deps,
     timeline,
@@ -89,9 +91,11 @@ class DeployRun {
   private readonly stepResults: Array<{ name: string; status: string; note: string }> = [];
   private readonly ran: DeployStep[] = [];
   private previous = "";
+  private skippedRequirement: string | null = null;
   private next: string | null = null;
 
   constructor(
+    private readonly prepared: Prepared,
     private readonly input: DeployInput,
     private readonly deps: CommandDeps,
     private readonly timeline: Timeline,
@@ -113,6 +117,7 @@ class DeployRun {
   private report(fields: Omit<Parameters<typeof makeReport>[2], "image" | "release">): Report {
     const details = {
       strategy: this.env.deployment.strategy,
+      ...(this.skippedRequirement ? { requirementSkipped: this.skippedRequirement } : {}),
       ...(this.stepResults.length > 0 ? { steps: this.stepResults } : {}),
       ...fields.details,
     };
@@ -270,6 +275,20 @@ class DeployRun {
           "switch the service to the ECS deployment controller (aws ecs update-service --deployment-controller type=ECS)",
         ],
       );
+    }
+    const requirement = await checkRequirement({
+      config: this.prepared.config,
+      environmentName: this.base.environmentName,
+      image: this.input.image,
+      ecsFor: this.prepared.ecsFor,
+    });
+    if (requirement?.ok === false) {
+      if (!this.input.skipRequires)
+        return refuse(`${requirement.problem}; nothing was changed`, requirement.nextSteps);
+      this.deps.progress.warn(`${requirement.problem}; deploying anyway (--skip-requires).`);
+      this.skippedRequirement = requirement.problem;
+    } else if (requirement?.ok) {
+      this.deps.progress.info(`Requirement met: ${requirement.evidence}.`);
     }
     const inFlight = deploymentInFlight(service);
     if (inFlight) {
