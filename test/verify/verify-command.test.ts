@@ -79,6 +79,39 @@ describe("verify core with releases from ECS", () => {
     expect(report.nextSteps).toContain("npx shipyard rollback --env staging");
   });
 
+  it("--watch watches the whole window on the clock, as a deploy does", async () => {
+    h = await startHarness();
+    sentry = await startSentrySim({ clock: h.clock });
+    const now = h.clock.now();
+    sentry.addTraffic({
+      release: "v1",
+      environment: "staging",
+      startAt: now - 7_200_000,
+      endAt: now,
+      ratePerSecond: 5,
+      errorRate: 0.01,
+    });
+    sentry.addTraffic({
+      release: "v2",
+      environment: "staging",
+      startAt: now,
+      ratePerSecond: 5,
+      errorRate: 0.01,
+    });
+    const report = await runVerify(
+      { ...verifyInput(h), release: "v2", previousRelease: "v1", watch: true },
+      { ...h.deps(), env: { SENTRY_URL: sentry.url, SENTRY_AUTH_TOKEN: SIM_TOKEN } },
+    );
+    expect(report).toMatchObject({
+      outcome: "succeeded",
+      exitCode: 0,
+      verification: { decision: "pass", gate: { windowSeconds: 300 } },
+    });
+    expect(h.clock.now() - now).toBe(300_000);
+    // Both releases were given: ECS was not asked.
+    expect(h.sim.operations()).toEqual([]);
+  });
+
   it("says what to do when the running task definition carries no SENTRY_RELEASE", async () => {
     h = await startHarness();
     const bare = h.sim.registerTaskDefinition({
