@@ -423,3 +423,36 @@ describe("the rollback runbook", () => {
     expect((h.sim.describe().deployments as unknown[]).length).toBe(1);
   });
 });
+
+describe("more refusals and defaults", () => {
+  it("plan without --image plans with the live image", async () => {
+    h = await startHarness();
+    const report = await runPlan({ ...h.input(), image: undefined }, h.deps());
+    expect(report.outcome).toBe("planned");
+    expect(report.image).toBe(digest("0"));
+    expect(report.details?.taskDefinitionChanges as string[]).not.toContainEqual(
+      expect.stringContaining("containerDefinitions[app].image"),
+    );
+  });
+
+  it("status of a missing service is exit 2 with where to look", async () => {
+    h = await startHarness();
+    const config = JSON.parse(configText());
+    config.environments.staging.service = "nope";
+    const report = await runStatus(h.input({ configText: JSON.stringify(config) }), h.deps());
+    expect(report.exitCode).toBe(2);
+    expect(report.nextSteps).toEqual([
+      "check environments.staging (region, cluster, service) in shipyard.json",
+    ]);
+  });
+
+  it("rollback refuses an INACTIVE revision: ECS cannot run it again", async () => {
+    h = await startHarness();
+    await runDeploy(h.input(), h.deps());
+    h.sim.deregisterTaskDefinition(h.v1);
+    const report = await runRollback({ ...h.input(), to: "web:1" }, h.deps());
+    expect(report.exitCode).toBe(2);
+    expect(report.reason).toMatch(/web:1 is INACTIVE: ECS cannot run it again; nothing was changed/);
+    expect(h.sim.callsTo("UpdateService")).toHaveLength(1);
+  });
+});

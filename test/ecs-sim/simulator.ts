@@ -201,6 +201,11 @@ export class EcsSimulator {
     return service.arn;
   }
 
+  /** What a cleanup job elsewhere might do (Shipyard never deregisters): the revision becomes INACTIVE. */
+  deregisterTaskDefinition(arn: string): void {
+    this.resolve(arn).status = "INACTIVE";
+  }
+
   /** Someone else's deployment, already in flight. */
   startDeployment(cluster: string, serviceName: string, taskDefinition: string, behaviour: Behaviour): void {
     const service = this.service(cluster, serviceName);
