@@ -3,6 +3,8 @@
  * simulator (real sentry-cli and our client) share one fake clock. A release that fails in Sentry is
  * rolled back by the controller and the rollback is recorded in Sentry; a healthy one stays.
  */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runDeploy } from "../../src/deploy/commands.js";
 import { ExitCode } from "../../src/errors.js";
@@ -22,7 +24,12 @@ afterEach(async () => {
   await h.sim.stop();
 });
 
-function deploy(newErrorRate: number, verify: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}) {
+function deploy(
+  newErrorRate: number,
+  verify: Record<string, unknown> = {},
+  env: NodeJS.ProcessEnv = {},
+  extra: Record<string, unknown> = {},
+) {
   const now = h.clock.now();
   sentry.addTraffic({
     release: "v1",
@@ -40,7 +47,7 @@ function deploy(newErrorRate: number, verify: Record<string, unknown> = {}, env:
     errorRate: newErrorRate,
   });
   const input = h.input({
-    configText: configText({}, { sentry: { org: "acme", project: "app" }, verify }),
+    configText: configText({}, { sentry: { org: "acme", project: "app" }, verify, ...extra }),
   });
   const deps = {
     ...h.deps({ beforeUpdate: [createVerificationPreflight()], afterRollout: createVerificationSteps() }),
@@ -109,5 +116,28 @@ describe("deploy with verification", () => {
     expect(runningTaskDefinition()).toBe(h.v1);
     expect(h.sim.operations()).not.toContain("UpdateService");
     expect(JSON.stringify(report)).not.toContain("sntrys_revoked_token_1");
+  });
+
+  it("a health URL that keeps answering 503 fails the smoke test and the release is rolled back", async () => {
+    const app = createServer((_req, res) => {
+      res.writeHead(503);
+      res.end("starting");
+    });
+    await new Promise<void>((resolve) => app.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(app.address() as AddressInfo).port}/health`;
+      const report = await deploy(0, {}, {}, { healthCheck: { url, budgetSeconds: 30 } });
+      expect(report.outcome).toBe("rolled_back");
+      expect(report.reason).toMatch(
+        /^smoke test failed: \d+ of \d+ checks failed: status 503 \(expected 200\)/,
+      );
+      expect(report.verification).toMatchObject({ smoke: { passed: false, url } });
+      expect(runningTaskDefinition()).toBe(h.v1);
+      // The gate never ran: the smoke test decided.
+      expect(sentry.calls.some((c) => c.path.endsWith("/sessions/"))).toBe(false);
+    } finally {
+      app.closeAllConnections();
+      await new Promise((resolve) => app.close(resolve));
+    }
   });
 });
