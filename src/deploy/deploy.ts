@@ -196,7 +196,7 @@ class DeployRun {
         progress,
         signal: this.deps.signal,
         pollSeconds: this.env.deployment.pollSeconds,
-        timeoutSeconds: this.strategy.rolloutBudgetSeconds(this.env.deployment),
+        timeoutSeconds: this.env.deployment.timeoutSeconds + this.strategy.bakeSeconds(this.env.deployment),
         strategy: this.strategy,
         target: { purpose: "rollout", taskDefinitionArn: registered, ...update.ids },
         events: this.events,

@@ -77,7 +77,7 @@ export async function restoreRevision(options: RestoreOptions): Promise<RestoreR
     progress,
     signal: options.signal,
     pollSeconds: options.settings.pollSeconds,
-    timeoutSeconds: options.settings.rollbackTimeoutSeconds,
+    timeoutSeconds: options.settings.rollbackTimeoutSeconds + strategy.bakeSeconds(options.settings),
     strategy,
     target: {
       purpose: "restore",

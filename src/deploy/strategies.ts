@@ -36,8 +36,11 @@ export interface StrategyPlan {
   ecsName: NonNullable<DeploymentConfiguration["strategy"]>;
   /** The deploymentConfiguration UpdateService sends. */
   configure(settings: DeploymentSettings): DeploymentConfiguration;
-  /** Time the rollout may take before Shipyard gives up: the timeout plus any bake time. */
-  rolloutBudgetSeconds(settings: DeploymentSettings): number;
+  /**
+   * Time both revisions stay up on purpose (bake, canary and linear steps): added to the rollout and
+   * rollback timeouts, which count only the time tasks need to become healthy.
+   */
+  bakeSeconds(settings: DeploymentSettings): number;
   /** Whether each poll also reads our service deployment (native strategies finish after bake time). */
   readsServiceDeployment: boolean;
   judge(observation: Observation, target: WaitTarget): Judgement;
@@ -158,7 +161,7 @@ export const strategies: Record<Strategy, StrategyPlan> = {
   rolling: {
     ecsName: "ROLLING",
     configure: (s) => ({ ...common(s), strategy: "ROLLING" }),
-    rolloutBudgetSeconds: (s) => s.timeoutSeconds,
+    bakeSeconds: () => 0,
     readsServiceDeployment: false,
     judge: judgeByDeployments,
   },
@@ -169,7 +172,7 @@ export const strategies: Record<Strategy, StrategyPlan> = {
       strategy: "BLUE_GREEN",
       ...(s.bakeTimeMinutes !== undefined ? { bakeTimeInMinutes: s.bakeTimeMinutes } : {}),
     }),
-    rolloutBudgetSeconds: (s) => s.timeoutSeconds + minutes(s.bakeTimeMinutes),
+    bakeSeconds: (s) => minutes(s.bakeTimeMinutes),
     readsServiceDeployment: true,
     judge: judgeByServiceDeployment,
   },
@@ -184,8 +187,7 @@ export const strategies: Record<Strategy, StrategyPlan> = {
       },
       ...(s.bakeTimeMinutes !== undefined ? { bakeTimeInMinutes: s.bakeTimeMinutes } : {}),
     }),
-    rolloutBudgetSeconds: (s) =>
-      s.timeoutSeconds + minutes(s.canaryBakeTimeMinutes) + minutes(s.bakeTimeMinutes),
+    bakeSeconds: (s) => minutes(s.canaryBakeTimeMinutes) + minutes(s.bakeTimeMinutes),
     readsServiceDeployment: true,
     judge: judgeByServiceDeployment,
   },
@@ -200,8 +202,7 @@ export const strategies: Record<Strategy, StrategyPlan> = {
       },
       ...(s.bakeTimeMinutes !== undefined ? { bakeTimeInMinutes: s.bakeTimeMinutes } : {}),
     }),
-    rolloutBudgetSeconds: (s) =>
-      s.timeoutSeconds +
+    bakeSeconds: (s) =>
       Math.ceil(100 / s.linearStepPercent) * minutes(s.linearStepBakeTimeMinutes) +
       minutes(s.bakeTimeMinutes),
     readsServiceDeployment: true,

@@ -49,6 +49,28 @@ describe("native strategies", () => {
   );
 });
 
+describe("native strategies: restoring", () => {
+  it("blue-green: restoring after a failed verification is given the bake time too", async () => {
+    h = await startHarness();
+    const failing = {
+      beforeUpdate: [],
+      afterRollout: [
+        {
+          name: "error-rate gate",
+          reportKey: "verification" as const,
+          run: async () => ({ status: "failed" as const, reason: "errors doubled" }),
+        },
+      ],
+    };
+    const config = configText({ strategy: "blue-green", bakeTimeMinutes: 5, rollbackTimeoutSeconds: 120 });
+    const report = await runDeploy(h.input({ configText: config }), h.deps(failing));
+    expect(report.outcome).toBe("rolled_back");
+    // 20 s to become healthy + 300 s bake: longer than the 120 s rollback timeout alone.
+    expect(report.timings.phases.find((p) => p.name === "restore")!.seconds).toBe(320);
+    expect(h.sim.describe().taskDefinition).toBe(h.v1);
+  });
+});
+
 describe("rollback", () => {
   it("returns to the last good revision recorded on the service, then walks further back", async () => {
     h = await startHarness();
