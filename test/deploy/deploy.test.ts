@@ -106,6 +106,19 @@ describe("deploy: rollouts", () => {
     expect(report.details?.restoredWith).toBe("StopServiceDeployment(ROLLBACK)");
   });
 
+  it("falls back to UpdateService when ECS refuses StopServiceDeployment", async () => {
+    h = await startHarness();
+    h.sim.behaviours.set(NEW_IMAGE, "stuck");
+    h.sim.injectFault("StopServiceDeployment", "ConflictException", 400, 1);
+    const report = await runDeploy(h.input({ configText: configText({ timeoutSeconds: 30 }) }), h.deps());
+    expect(report.outcome).toBe("rolled_back");
+    expect(report.details?.restoredWith).toBe("UpdateService to the previous revision");
+    expect(h.progress.lines).toContain(
+      "warning: StopServiceDeployment was refused (ConflictException); using UpdateService instead.",
+    );
+    expect(serviceTaskDefinition(h)).toBe(h.v1);
+  });
+
   it("without the circuit breaker, a failing rollout times out and is stopped", async () => {
     h = await startHarness();
     h.sim.behaviours.set(NEW_IMAGE, "failing");
