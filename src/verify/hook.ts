@@ -24,16 +24,18 @@ export interface VerificationOptions {
   sentryCli?: SentryCliRunner;
 }
 
-/** Sentry as a HealthSource: the sessions endpoint, filtered on project, release and environment. */
-export function sentryHealthSource(
-  client: SentryClient,
-  projectId: string,
-  environment: string,
-): HealthSource {
+/**
+ * Sentry as a HealthSource: the sessions endpoint, filtered on project, release and environment. The
+ * project's id is looked up on the first read (and again after a transient failure), so a Sentry
+ * hiccup at the start of the window is retried like any other reading.
+ */
+export function sentryHealthSource(client: SentryClient, project: string, environment: string): HealthSource {
   return {
     async read(release, start, end, deadline): Promise<SentryResult<HealthSample>> {
+      const projectId = await client.projectId(project);
+      if (!projectId.ok) return projectId;
       const result = await client.releaseHealth({
-        projectId,
+        projectId: projectId.value,
         release,
         environment,
         start: new Date(start),
@@ -94,23 +96,10 @@ export async function runGate(input: GateInput, options: VerificationOptions): P
     ...(options.requestSignal ? { requestSignal: options.requestSignal } : {}),
     ...(input.signal ? { signal: input.signal } : {}),
   });
-  const project = await client.projectId(sentry.project);
-  if (!project.ok) {
-    const reason = `release health could not be read: ${project.problem.message}`;
-    return {
-      status: "inconclusive",
-      reason,
-      report: {
-        decision: "inconclusive",
-        why: reason,
-        gate: { decision: "inconclusive", why: reason, server: client.server },
-      },
-    };
-  }
   const result = await watchReleaseHealth({
     source: sentryHealthSource(
       client,
-      project.value,
+      sentry.project,
       sentryEnvironmentName(input.environment, input.environmentName),
     ),
     release: input.release,

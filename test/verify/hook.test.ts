@@ -201,6 +201,16 @@ describe("error-rate gate scenarios", () => {
     expect(progress.lines.filter((l) => l.includes("answered 500"))).toHaveLength(3);
   });
 
+  it("a transient error looking up the project is retried like any reading", async () => {
+    traffic({ errorRate: 0.5 });
+    sim.fault({ match: "/projects/", status: 503, body: "{}", times: 2 });
+    const { ctx } = context();
+    const verdict = await gate().run(ctx);
+    expect(verdict.status).toBe("failed");
+    expect(gateReport(verdict)).toMatchObject({ unavailableReads: 2 });
+    expect(clock.now() - T0).toBe(10_000);
+  });
+
   for (const [name, fault, says] of [
     ["500 all window", { status: 500, body: "{}" }, "answered 500"],
     [
