@@ -183,7 +183,12 @@ function runSeed(situation: Situation) {
     const client = new SentryClient({ baseUrl: sim.url, token: SIM_TOKEN, org: "acme", clock });
     const stats = await client.projectStats("app");
     return seedCheck(
-      stats.ok ? { ok: true, body: stats.value } : { ok: false, problem: stats.problem.message },
+      stats.ok
+        ? { ok: true, body: stats.value }
+        : {
+            ok: false,
+            problem: `${stats.problem.status ? `HTTP ${stats.problem.status} ` : ""}${stats.problem.kind}`,
+          },
     );
   });
 }
