@@ -7,7 +7,7 @@
  * when the core first needs a client; the values are then added to the progress scrub list.
  */
 import type { Directory, Secret } from "@dagger.io/dagger";
-import { systemClock } from "../clock.js";
+import { type Clock, type Random, systemClock } from "../clock.js";
 import type { CommandDeps, CommandInput } from "../deploy/commands.js";
 import type { DeployStep, DeploySteps } from "../deploy/steps.js";
 import { ExitCode, InputError, ShipyardError } from "../errors.js";
@@ -55,14 +55,20 @@ export async function readDeployFiles(appDir: Directory, app: string): Promise<D
 }
 
 /**
+ * Time and randomness of the Dagger face. The engine always runs with the real ones; the contract
+ * tests swap in the FakeClock that drives the ECS simulator, as the CLI's tests inject theirs.
+ */
+export const faceRuntime: { clock: Clock; random: Random } = { clock: systemClock, random: Math.random };
+
+/**
  * Dependencies for the core in the module runtime: real clock, progress on stderr (Dagger shows it),
  * and an ECS client factory that reads the credential Secrets only when a client is built.
  */
 export function daggerDeps(aws: AwsSecrets, extraEnv: Record<string, string> = {}): CommandDeps {
   const secrets = Object.values(extraEnv).filter((value) => value.length > 0);
   return {
-    clock: systemClock,
-    random: Math.random,
+    clock: faceRuntime.clock,
+    random: faceRuntime.random,
     progress: stderrProgress(secrets),
     // The engine stops the runtime when the call is cancelled; nothing to forward.
     signal: new AbortController().signal,

@@ -9,7 +9,7 @@ import { dag } from "@dagger.io/dagger";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeClock, systemClock } from "../../src/clock.js";
 import type { DeployStep, DeployStepContext } from "../../src/deploy/steps.js";
-import { reportResult, withoutLint } from "../../src/pipeline/deploy.js";
+import { faceRuntime, reportResult, withoutLint } from "../../src/pipeline/deploy.js";
 import type { Report } from "../../src/report/report.js";
 import { EcsSimulator } from "../ecs-sim/simulator.js";
 import { type SentrySim, SIM_TOKEN, startSentrySim } from "../sentry-sim/server.js";
@@ -35,18 +35,21 @@ const aws = () =>
     dag.secret("env://AWS_SESSION_TOKEN"),
   ] as const;
 
+let simClock: FakeClock;
 let sim: EcsSimulator;
 let sentry: SentrySim;
 let savedEndpoint: string | undefined;
 let savedSentryUrl: string | undefined;
 
 beforeAll(async () => {
-  sim = await EcsSimulator.start(new FakeClock());
+  simClock = new FakeClock();
+  sim = await EcsSimulator.start(simClock);
   const v1 = sim.registerTaskDefinition({
     family: "web",
     containerDefinitions: [{ name: "app", image: `ghcr.io/acme/app@sha256:${"0".repeat(64)}` }],
   });
   sim.createService({ cluster: "main", service: "web", taskDefinition: v1, desiredCount: 2 });
+  sim.createService({ cluster: "main", service: "qa-web", taskDefinition: v1, desiredCount: 2 });
   // The module runtime's environment is where the core reads endpoint overrides, as the CLI does.
   savedEndpoint = process.env["AWS_ENDPOINT_URL_ECS"];
   process.env["AWS_ENDPOINT_URL_ECS"] = sim.endpoint;
@@ -64,6 +67,13 @@ afterAll(async () => {
   await sim.stop();
   await sentry.close();
 });
+
+/** UpdateService calls on one service (tests share one simulator). */
+function updatesOf(service: string): unknown[] {
+  return sim
+    .callsTo("UpdateService")
+    .filter((call) => (call.input as { service?: string }).service === service);
+}
 
 function plaintextReads(chains: Chain[]): string[] {
   return chains
@@ -184,7 +194,41 @@ describe("deploy", () => {
     // Nothing reached AWS: the credentials were never even read.
     expect(plaintextReads(engine.queries.map((q) => q.chain))).toEqual([]);
     expect(sim.callsTo("RegisterTaskDefinition")).toEqual([]);
-    expect(sim.callsTo("UpdateService")).toEqual([]);
+    expect(updatesOf("web")).toEqual([]);
+  });
+
+  it("rolls the image out and returns the succeeded report (the simulator's clock drives the waits)", async () => {
+    faceRuntime.clock = simClock;
+    faceRuntime.random = () => 0.5;
+    try {
+      const { engine, result, error } = await runOn(
+        { fixture: "deployable", commit: SHA },
+        (shipyard) => shipyard.deploy("qa", ...aws(), IMAGE, "v2"),
+        SECRETS,
+      );
+      expect(error).toBeUndefined();
+      const report = JSON.parse(String(result)) as Report;
+      expect(report).toMatchObject({
+        command: "deploy",
+        outcome: "succeeded",
+        exitCode: 0,
+        image: IMAGE,
+        release: "v2",
+      });
+      expect(report.previousTaskDefinition).toMatch(/web:1$/);
+      const registered = sim.callsTo("RegisterTaskDefinition").at(-1)!.input as {
+        containerDefinitions: Array<{ image: string; environment?: Array<{ name: string; value: string }> }>;
+      };
+      expect(registered.containerDefinitions[0]!.image).toBe(IMAGE);
+      expect(sim.callsTo("UpdateService").map((call) => (call.input as { service: string }).service)).toEqual(
+        ["qa-web"],
+      );
+      // No migrations in this environment: no lint container was built.
+      expect(engine.chainsEndingWith("exitCode")).toEqual([]);
+    } finally {
+      faceRuntime.clock = systemClock;
+      faceRuntime.random = Math.random;
+    }
   });
 
   it("without --image needs registry credentials to build and publish first", async () => {
@@ -210,7 +254,7 @@ describe("rollback", () => {
     const report = JSON.parse(String(result)) as Report;
     expect(report).toMatchObject({ command: "rollback", outcome: "succeeded", exitCode: 0 });
     expect(report.taskDefinition).toMatch(/web:1$/);
-    expect(sim.callsTo("UpdateService")).toEqual([]);
+    expect(updatesOf("web")).toEqual([]);
   });
 
   it("fails the call, changing nothing, when the revision does not exist", async () => {
@@ -220,7 +264,7 @@ describe("rollback", () => {
       SECRETS,
     );
     expect(error?.message).toMatch(/^rollback staging: refused: bad input, nothing was changed \(exit 2\)\./);
-    expect(sim.callsTo("UpdateService")).toEqual([]);
+    expect(updatesOf("web")).toEqual([]);
   });
 });
 
