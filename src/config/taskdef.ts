@@ -107,7 +107,9 @@ export function renderTaskDefinition(input: RenderInput): RenderedTaskDefinition
     throw new InputError(
       `The task definition ${input.source} is not valid for ${input.environmentName}; nothing was changed.`,
       problems,
-      `fix ${input.source} or shipyard.json and run \`npx shipyard plan --env ${input.environmentName}\` to check`,
+      input.source === BUNDLED_SOURCE
+        ? `add the missing values to environments.${input.environmentName}.variables in shipyard.json (or give the app its own task-def.json), then run \`npx shipyard plan --env ${input.environmentName}\``
+        : `fix ${input.source} or shipyard.json and run \`npx shipyard plan --env ${input.environmentName}\` to check`,
     );
   }
   const rendered = definition as unknown as RenderedTaskDefinition;
@@ -197,7 +199,8 @@ function validate(definition: { [key: string]: Json }, input: RenderInput): stri
       problems.push(`${key}: not a RegisterTaskDefinition field (check the spelling)`);
   }
   const family = definition.family;
-  if (typeof family !== "string" || !NAME.test(family)) {
+  // An unfilled {{FAMILY}} is already reported as a missing placeholder.
+  if (typeof family !== "string" || (!NAME.test(family) && !family.includes("{{"))) {
     problems.push(`family: ${JSON.stringify(family ?? null)} must be 1-255 letters, digits, "_" or "-"`);
   }
   problems.push(...validateContainers(definition.containerDefinitions, input.environment.container));
@@ -297,6 +300,9 @@ export function imageOf(
 ): string | null {
   return taskDefinition?.containerDefinitions?.find((c) => c.name === container)?.image ?? null;
 }
+
+/** How messages name Shipyard's own template. */
+export const BUNDLED_SOURCE = "Shipyard's bundled task-def.json";
 
 /** Shipyard's own template (top-level task-def.json), used when the app has none. */
 export const BUNDLED_TEMPLATE_URL = new URL("../../task-def.json", import.meta.url);

@@ -12,7 +12,7 @@
  * commands to run. Nothing is ever deregistered.
  */
 import type { ECSClient, Service } from "@aws-sdk/client-ecs";
-import { readBundledTemplate, releaseOf, renderTaskDefinition } from "../config/taskdef.js";
+import { BUNDLED_SOURCE, readBundledTemplate, releaseOf, renderTaskDefinition } from "../config/taskdef.js";
 import { ExitCode } from "../errors.js";
 import type { Report } from "../report/report.js";
 import { type CommandDeps, type DeployInput, type Prepared, prepare } from "./commands.js";
@@ -50,8 +50,7 @@ export async function deploy(input: DeployInput, deps: CommandDeps): Promise<Rep
   const prepared = prepare(input, deps);
   const { config, environment } = prepared;
   const release = input.release ?? defaultRelease(input.image, input.commit);
-  const source =
-    input.taskDefinitionText === null ? "Shipyard's bundled task-def.json" : config.taskDefinition;
+  const source = input.taskDefinitionText === null ? BUNDLED_SOURCE : config.taskDefinition;
   const templateText = input.taskDefinitionText ?? (await readBundledTemplate());
   const rendered = renderTaskDefinition({
     templateText,

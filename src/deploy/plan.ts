@@ -2,7 +2,13 @@
  * `plan`: render the task definition for an environment and show, readably, what a deploy would
  * change against the live task definition and the service's deployment settings. Changes nothing.
  */
-import { imageOf, readBundledTemplate, renderTaskDefinition, stripReadOnly } from "../config/taskdef.js";
+import {
+  BUNDLED_SOURCE,
+  imageOf,
+  readBundledTemplate,
+  renderTaskDefinition,
+  stripReadOnly,
+} from "../config/taskdef.js";
 import { ExitCode, InputError } from "../errors.js";
 import type { Report } from "../report/report.js";
 import { type CommandDeps, type PlanInput, prepare } from "./commands.js";
@@ -22,7 +28,7 @@ export async function plan(input: PlanInput, deps: CommandDeps): Promise<Report>
   const render = (image: string) =>
     renderTaskDefinition({
       templateText,
-      source: input.taskDefinitionText === null ? "Shipyard's bundled task-def.json" : config.taskDefinition,
+      source: input.taskDefinitionText === null ? BUNDLED_SOURCE : config.taskDefinition,
       environmentName: input.environmentName,
       environment,
       repository: config.image,

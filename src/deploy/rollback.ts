@@ -37,7 +37,7 @@ export async function rollback(input: RollbackInput, deps: CommandDeps): Promise
   if (!lookup.found)
     return refuse(lookup.reason, [`check environments.${input.environmentName} in shipyard.json`]);
   const current = lookup.service.taskDefinition!;
-  const chosen = await chooseTarget(ecs, input.to, current, lookup.tags);
+  const chosen = await chooseTarget(ecs, input.to, current, lookup.tags, input.environmentName);
   if ("problem" in chosen) return refuse(chosen.problem, chosen.nextSteps, current);
   const target = chosen;
   const release = releaseOf(target.taskDefinition, environment.container);
@@ -104,6 +104,7 @@ async function chooseTarget(
   to: string | undefined,
   current: string,
   serviceTags: Record<string, string>,
+  environmentName: string,
 ): Promise<Target | { problem: string; nextSteps: string[] }> {
   const family = shortArn(current).split(":")[0]!;
   const candidates: Array<[string | undefined, string]> = to
@@ -126,7 +127,7 @@ async function chooseTarget(
   return {
     problem: "no earlier good revision is recorded on the service (it was not deployed by Shipyard yet)",
     nextSteps: [
-      `npx shipyard rollback --env <env> --to <family:revision>   # pick one from: aws ecs list-task-definitions --family-prefix ${family}`,
+      `npx shipyard rollback --env ${environmentName} --to <revision>   # pick one from: aws ecs list-task-definitions --family-prefix ${family} --sort DESC`,
     ],
   };
 }
