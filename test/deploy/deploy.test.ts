@@ -67,6 +67,24 @@ describe("deploy: rollouts", () => {
     ).toBe(true);
   });
 
+  it("passes the configured percentages, circuit breaker and CloudWatch alarms to UpdateService", async () => {
+    h = await startHarness();
+    const config = configText({
+      maximumPercent: 150,
+      minimumHealthyPercent: 50,
+      circuitBreaker: { enable: true, rollback: false },
+      alarms: { names: ["web-5xx", "web-latency"], rollback: true },
+    });
+    await runDeploy(h.input({ configText: config }), h.deps());
+    expect(h.sim.callsTo("UpdateService")[0]!.input.deploymentConfiguration).toEqual({
+      maximumPercent: 150,
+      minimumHealthyPercent: 50,
+      deploymentCircuitBreaker: { enable: true, rollback: false },
+      alarms: { alarmNames: ["web-5xx", "web-latency"], enable: true, rollback: true },
+      strategy: "ROLLING",
+    });
+  });
+
   it("polls with exactly one DescribeServices per poll interval", async () => {
     h = await startHarness();
     h.sim.timing = { startSeconds: 5, healthySeconds: 60, failAfterSeconds: 30 };
