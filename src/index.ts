@@ -307,6 +307,7 @@ export class Shipyard {
    * @param registryUsername Registry user, only used without --image.
    * @param registryPassword Registry password or token, only used without --image, e.g. env://GITHUB_TOKEN.
    * @param sentryAuthToken Sentry token (org:read, project:releases) for release bookkeeping and the error-rate gate, e.g. env://SENTRY_AUTH_TOKEN.
+   * @param skipRequires Deploy even when the environment named by `requires` cannot be confirmed to run this image verified (e.g. another AWS account); reported as a warning.
    */
   @func({ cache: "never" })
   async deploy(
@@ -319,6 +320,7 @@ export class Shipyard {
     registryUsername = "",
     registryPassword?: Secret,
     sentryAuthToken?: Secret,
+    skipRequires = false,
   ): Promise<string> {
     return surfaced(async () => {
       const face = await this.face(
@@ -360,6 +362,7 @@ export class Shipyard {
           image: reference,
           ...(release ? { release } : {}),
           ...(this.commit ? { commit: this.commit } : {}),
+          ...(skipRequires ? { skipRequires: true } : {}),
         },
         { ...face.deps, steps: await stepsLintedElsewhere() },
       );

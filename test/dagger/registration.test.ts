@@ -57,6 +57,7 @@ const EXPECTED: Record<string, { check: boolean; cache?: string; args: Record<st
       registryUsername: "",
       registryPassword: undefined,
       sentryAuthToken: undefined,
+      skipRequires: false,
     },
   },
   rollback: { check: false, cache: "never", args: { ...AWS, to: "" } },
