@@ -13,7 +13,7 @@
  */
 import type { ECSClient, Service } from "@aws-sdk/client-ecs";
 import { BUNDLED_SOURCE, readBundledTemplate, releaseOf, renderTaskDefinition } from "../config/taskdef.js";
-import { ExitCode } from "../errors.js";
+import { ExitCode, InputError } from "../errors.js";
 import type { Report } from "../report/report.js";
 import { type CommandDeps, type DeployInput, type Prepared, prepare } from "./commands.js";
 import {
@@ -169,7 +169,7 @@ class DeployRun {
     if (before.status !== "passed") {
       return this.report({
         outcome: "failed",
-        exitCode: ExitCode.RolledBack,
+        exitCode: before.badInput ? ExitCode.BadInput : ExitCode.RolledBack,
         reason: `${before.step} ${before.status}: ${before.reason}; the service was not changed`,
         nextSteps: [statusCommand(this.base.environmentName)],
       });
@@ -352,7 +352,10 @@ class DeployRun {
   private async runSteps(
     steps: DeployStep[],
     ctx: DeployStepContext,
-  ): Promise<{ status: "passed" } | { status: "failed" | "inconclusive"; step: string; reason: string }> {
+  ): Promise<
+    | { status: "passed" }
+    | { status: "failed" | "inconclusive"; step: string; reason: string; badInput?: boolean }
+  > {
     for (const step of steps) {
       this.ran.push(step);
       this.deps.progress.info(`Step: ${step.name}`);
@@ -360,6 +363,9 @@ class DeployRun {
       try {
         verdict = await step.run(ctx);
       } catch (error) {
+        // A step that rejects its own settings (e.g. an unknown squawk rule) is bad input, not a bad release.
+        if (error instanceof InputError)
+          return { status: "failed", step: step.name, reason: error.message, badInput: true };
         verdict = { status: "failed", reason: `it threw: ${(error as Error).message}` };
       }
       if (verdict.report)

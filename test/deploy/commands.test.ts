@@ -337,6 +337,7 @@ describe("reports", () => {
       const report = JSON.parse(io.out.join("\n"));
       expect(report).toMatchObject({ outcome: "succeeded", release: "0123456789abcdef" });
       expect(report.details.steps).toEqual([
+        { name: "Sentry preflight", status: "passed", note: "no sentry in shipyard.json" },
         { name: "migrate", status: "passed", note: "no migrations configured" },
         { name: "smoke test", status: "passed", note: "no healthCheck configured" },
         { name: "Sentry release", status: "passed", note: "Sentry release bookkeeping off" },

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { runDeploy } from "../../src/deploy/commands.js";
 import type { DeployStep, StepVerdict } from "../../src/deploy/steps.js";
+import { InputError } from "../../src/errors.js";
 import { configText, digest, type Harness, NEW_IMAGE, OLD_IMAGE, startHarness } from "./harness.js";
 
 let h: Harness;
@@ -359,6 +360,23 @@ describe("deploy: steps", () => {
     const report = await runDeploy(h.input(), h.deps({ beforeUpdate: [], afterRollout: [broken] }));
     expect(report.exitCode).toBe(1);
     expect(report.reason).toMatch(/smoke failed: it threw: boom/);
+  });
+
+  it("a step rejecting its own settings before UpdateService is bad input (exit 2), service untouched", async () => {
+    h = await startHarness();
+    const picky: DeployStep = {
+      name: "migrations",
+      reportKey: "migration",
+      run: async () => {
+        throw new InputError('unknown squawk rule "no-such-rule" in migrations.excludeRules');
+      },
+    };
+    const report = await runDeploy(h.input(), h.deps({ beforeUpdate: [picky], afterRollout: [] }));
+    expect(report.exitCode).toBe(2);
+    expect(report.reason).toMatch(
+      /migrations failed: unknown squawk rule "no-such-rule".*the service was not changed/,
+    );
+    expect(h.sim.operations()).not.toContain("UpdateService");
   });
 });
 
