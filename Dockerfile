@@ -4,13 +4,15 @@
 #
 #   docker build --build-arg SENTRY_RELEASE="$(git rev-parse HEAD)" -t app .
 #
-# Stages: pnpm (the pinned pnpm) → fetch (lockfile only) → deps / prod-deps → build → runtime.
+# Stages: pnpm (the pinned pnpm) → fetch (lockfile only) → deps / prod-deps → build, and
+# node-runtime (the base image without its package managers) → runtime.
 # Dependencies are downloaded in a layer keyed on pnpm-lock.yaml alone, so a source change — or a
 # package.json change that leaves the lockfile alone — never downloads a dependency again. The app's
 # .dockerignore must exclude node_modules and dist (see examples/app/.dockerignore): `COPY . .` would
 # otherwise put the host's node_modules over the one installed here.
 
-# Every stage starts from this image; override it to build on a mirror or another Node (22 works).
+# Every stage starts from this image (the runtime from a trimmed copy); override it to build on a mirror
+# or another Node (22 works).
 ARG NODE_IMAGE=node:24-alpine
 
 # ---- pnpm: exactly the pnpm named by package.json's packageManager field -------------------------
@@ -61,8 +63,33 @@ RUN pnpm run build \
  && cp -R package.json dist /out/ \
  && if [ -d migrations ]; then cp -R migrations /out/; fi
 
+# ---- node-runtime: the base image without what only a build needs -----------------------------------
+# The service runs `node` and nothing else. npm, npx, corepack and yarn (close to 20 MB with their own
+# dependency trees, and CVE reports against code that never runs), node's C headers (for native addons,
+# compiled in the stages above), docs and man pages stay out of production. These are the official
+# image's paths; `rm -rf` passes over the ones a base lacks (Node 25 has no corepack, a mirror may
+# differ), and `node --version` fails the build if node itself was hurt.
+FROM ${NODE_IMAGE} AS node-runtime
+RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
+           /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
+           /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-v* \
+           /usr/local/include/node /usr/local/share/doc /usr/local/share/man \
+           /usr/local/CHANGELOG.md /usr/local/README.md \
+ && node --version
+
 # ---- runtime ------------------------------------------------------------------------------------------
-FROM ${NODE_IMAGE} AS runtime
+# Deleting files in a layer on top of the base would only hide them: its layers would still ship them.
+# Hence scratch plus one copy of node-runtime. The trade-off: the base becomes one flattened layer that
+# shares nothing with node:24-alpine's own layers on a host or in the registry (and a builder without
+# the layer cache makes it anew) — irrelevant on Fargate, which pulls every layer for every task
+# anyway — in exchange for a smaller pull and no Node package manager in production.
+# scratch keeps none of the base image's settings: PATH is restated here, USER/WORKDIR below, and there
+# is no ENTRYPOINT — the official one only put `node` in front of a script name, so CMD and the ECS
+# command overrides start with node (["node", "dist/migrate.js"]). A base that needs its own ENV at
+# run time must get it restated here too.
+FROM scratch AS runtime
+COPY --from=node-runtime / /
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # The release Sentry and /version report; Shipyard passes the commit sha.
 ARG SENTRY_RELEASE=dev
 ARG REVISION=unknown

@@ -78,9 +78,26 @@ describe("the bundled task-def.json and the default Dockerfile", () => {
   });
 
   it("the Dockerfile takes its base image from NODE_IMAGE in every stage and pulls no frontend", () => {
-    const froms = dockerfile.match(/^FROM .*/gm) ?? [];
+    const nodeImage = "$" + "{NODE_IMAGE}";
+    const froms = [...dockerfile.matchAll(/^FROM (\S+) AS ([a-z-]+)$/gm)].map(([, base, name]) => ({
+      base: base!,
+      name: name!,
+    }));
+    expect(froms.length).toBe((dockerfile.match(/^FROM /gm) ?? []).length);
     expect(froms.length).toBeGreaterThan(1);
-    for (const from of froms) expect(from).toMatch(/^FROM (\$\{NODE_IMAGE\}|fetch|deps) AS [a-z-]+$/);
+    // A stage starts from NODE_IMAGE or an earlier stage; scratch only for the runtime, which copies
+    // the trimmed base from a stage and so pulls nothing of its own.
+    froms.forEach(({ base, name }, index) => {
+      const earlier = froms.slice(0, index).map((stage) => stage.name);
+      if (base === "scratch") {
+        expect(name).toBe("runtime");
+        return;
+      }
+      expect([nodeImage, ...earlier], `stage ${name}`).toContain(base);
+    });
+    expect(froms.at(-1)?.name).toBe("runtime");
+    const runtimeBase = /^FROM scratch AS runtime\nCOPY --from=([a-z-]+) \/ \/$/m.exec(dockerfile)?.[1];
+    expect(froms.find((stage) => stage.name === runtimeBase)?.base).toBe(nodeImage);
     expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-alpine$/m);
     expect(dockerfile).not.toMatch(/^#\s*syntax=/m);
   });

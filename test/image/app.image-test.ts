@@ -14,6 +14,7 @@ import {
   appPackageJson,
   exposedPort,
   inspectImage,
+  nodeImage,
   stopTimeoutSeconds,
 } from "./app-image.js";
 import { type ContainerInspect, docker, engineAnswers, type ImageInspect, inspectJson } from "./docker.js";
@@ -129,6 +130,14 @@ describe("the default Dockerfile's image of the example app", () => {
     expect(state.State.Health?.Status).toBe("healthy");
   });
 
+  it("ships node without the base's npm, npx, corepack, yarn and C headers", async () => {
+    const base = await buildToolsInBase();
+    // The removal is proven only if the base had them: every official Node image ships npm.
+    expect(base.onPath, `${nodeImage} should ship npm`).toContain("npm");
+    expect(base.paths).toContain("/usr/local/lib/node_modules/npm");
+    expect(await buildToolsInRuntime()).toEqual({ onPath: [], paths: [] });
+  });
+
   it("carries no development dependency", async () => {
     const devDependencies = Object.keys(appPackageJson().devDependencies ?? {});
     expect(devDependencies.length).toBeGreaterThan(0);
@@ -137,6 +146,36 @@ describe("the default Dockerfile's image of the example app", () => {
     expect(installed.filter((name) => devDependencies.includes(name))).toEqual([]);
   });
 });
+
+/** What the runtime stage removes from the base: package managers on PATH, and their official paths. */
+interface BuildTools {
+  onPath: string[];
+  paths: string[];
+}
+
+/** Read with node itself (the one program both the base and the runtime image must have). */
+const buildToolsScript = `
+  const fs = require("node:fs"), path = require("node:path");
+  const executable = (file) => { try { fs.accessSync(file, fs.constants.X_OK); return true; } catch { return false; } };
+  const dirs = (process.env.PATH || "").split(":").filter(Boolean);
+  const onPath = ["npm", "npx", "corepack", "yarn", "yarnpkg"].filter((name) => dirs.some((dir) => executable(path.join(dir, name))));
+  let yarns = [];
+  try { yarns = fs.readdirSync("/opt").filter((name) => name.startsWith("yarn")).map((name) => "/opt/" + name); } catch {}
+  const paths = ["/usr/local/lib/node_modules/npm", "/usr/local/lib/node_modules/corepack", "/usr/local/include/node", ...yarns]
+    .filter((file) => fs.existsSync(file));
+  process.stdout.write(JSON.stringify({ onPath, paths }));
+`;
+
+async function buildToolsInRuntime(): Promise<BuildTools> {
+  const result = await app.exec(["node", "-e", buildToolsScript]);
+  expect(result.exitCode, result.stderr).toBe(0);
+  return JSON.parse(result.stdout) as BuildTools;
+}
+
+async function buildToolsInBase(): Promise<BuildTools> {
+  const { stdout } = await docker(["run", "--rm", "--entrypoint", "node", nodeImage, "-e", buildToolsScript]);
+  return JSON.parse(stdout) as BuildTools;
+}
 
 /**
  * Every package name under the app's node_modules (pnpm's .pnpm store included), read inside the

