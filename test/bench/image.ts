@@ -65,7 +65,7 @@ export async function run(): Promise<string> {
         .join(
           ", ",
         )}; left of node's files in the runtime: ${mb(size.nodeBytes)} (largest: ${size.nodeLargestFile})`,
-      "npm, npx, corepack, yarn absent",
+      "— (their absence is a check of `npm run test:image`)",
     ],
     [
       "App's own layers (production node_modules + build output)",
