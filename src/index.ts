@@ -16,7 +16,7 @@ import {
   type Secret,
 } from "@dagger.io/dagger";
 import { InputError } from "./errors.js";
-import { loadApp, runSteps } from "./pipeline/app.js";
+import { loadApp, runSteps, skipCheck } from "./pipeline/app.js";
 import { cliResult, runCli, shipyardCli } from "./pipeline/cli.js";
 import {
   APP_HOST,
@@ -114,7 +114,7 @@ export class Shipyard {
   }
 
   /**
-   * Run the app's `lint` and `typecheck` scripts (whichever exist), in parallel; every failure is reported.
+   * Run the app's `lint` and `typecheck` scripts (whichever exist), in parallel; every failure is reported. Passes with a note when the app has neither.
    */
   @func()
   @check()
@@ -122,7 +122,7 @@ export class Shipyard {
     return surfaced(async () => {
       const app = await loadApp(this.source, this.app);
       const scripts = ["lint", "typecheck"].filter((script) => hasScript(app.manifest, script));
-      if (scripts.length === 0) requireScripts(app.manifest, ["lint"], "lint", app.manifestPath);
+      if (scripts.length === 0) return skipCheck(app, "lint", ["lint", "typecheck"]);
       const installed = installedApp(this.toolchain(), app.dir);
       await runSteps(
         scripts.map((script) => ({
@@ -135,14 +135,14 @@ export class Shipyard {
   }
 
   /**
-   * Run the app's `test` script against a fresh PostgreSQL bound as `db` (DATABASE_URL is set), after its `migrate` script (built first when the app has a `build` script).
+   * Run the app's `test` script against a fresh PostgreSQL bound as `db` (DATABASE_URL is set), after its `migrate` script (built first when the app has a `build` script). Passes with a note when the app has no `test` script.
    */
   @func()
   @check()
   async test(): Promise<void> {
     return surfaced(async () => {
       const app = await loadApp(this.source, this.app);
-      requireScripts(app.manifest, ["test"], "test", app.manifestPath);
+      if (!hasScript(app.manifest, "test")) return skipCheck(app, "test", ["test"]);
       const database = postgresService(this.postgresImage, TEST_DATABASE);
       const ready = withMigrations(
         withDatabase(installedApp(this.toolchain(), app.dir), database, TEST_DATABASE),
@@ -156,14 +156,15 @@ export class Shipyard {
   }
 
   /**
-   * Build the app, migrate its own PostgreSQL, start it with its `start` script as a service bound as `app`, then run its `test:e2e` script against it over HTTP (APP_URL=http://app:3000; DATABASE_URL points at the same database).
+   * Build the app, migrate its own PostgreSQL, start it with its `start` script as a service bound as `app`, then run its `test:e2e` script against it over HTTP (APP_URL=http://app:3000; DATABASE_URL points at the same database). Passes with a note when the app has no `test:e2e` script; with one, `build` and `start` are required.
    */
   @func()
   @check()
   async e2e(): Promise<void> {
     return surfaced(async () => {
       const app = await loadApp(this.source, this.app);
-      requireScripts(app.manifest, ["build", "start", "test:e2e"], "e2e", app.manifestPath);
+      if (!hasScript(app.manifest, "test:e2e")) return skipCheck(app, "e2e", ["test:e2e"]);
+      requireScripts(app.manifest, ["build", "start"], "e2e", app.manifestPath);
       const installed = installedApp(this.toolchain(), app.dir);
       const database = postgresService(this.postgresImage, E2E_DATABASE);
       const ready = builtAndMigrated(installed, database, E2E_DATABASE, hasScript(app.manifest, "migrate"));

@@ -39,6 +39,17 @@ export async function loadApp(source: Directory, app: string): Promise<AppSource
   return { dir, manifestPath: where("package.json"), manifest: parseManifest(text, where("package.json")) };
 }
 
+/**
+ * A check whose script the app does not have passes with a note instead of failing: `dagger check`
+ * must work on an app without e2e tests. The note says how to turn the check on.
+ */
+export function skipCheck(app: AppSource, fn: string, scripts: readonly string[]): void {
+  const names = scripts.map((script) => `"${script}"`).join(" or ");
+  process.stderr.write(
+    `The ${fn} check has nothing to run: ${app.manifestPath} has no ${names} script. Add one to enable it.\n`,
+  );
+}
+
 export interface Step extends StepContext {
   container: Container;
 }
