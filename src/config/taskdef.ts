@@ -107,9 +107,9 @@ export function renderTaskDefinition(input: RenderInput): RenderedTaskDefinition
     throw new InputError(
       `The task definition ${input.source} is not valid for ${input.environmentName}; nothing was changed.`,
       problems,
-      input.source === BUNDLED_SOURCE
+      input.source === BUNDLED_SOURCE && unknown.size > 0
         ? `add the missing values to environments.${input.environmentName}.variables in shipyard.json (or give the app its own task-def.json), then run \`npx shipyard plan --env ${input.environmentName}\``
-        : `fix ${input.source} or shipyard.json and run \`npx shipyard plan --env ${input.environmentName}\` to check`,
+        : `fix the problems above (the image you passed, ${input.source} or shipyard.json), then check with \`npx shipyard plan --env ${input.environmentName}\``,
     );
   }
   const rendered = definition as unknown as RenderedTaskDefinition;

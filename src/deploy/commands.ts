@@ -8,6 +8,7 @@ import type { ECSClient } from "@aws-sdk/client-ecs";
 import type { Clock, Random } from "../clock.js";
 import { parseConfig, selectEnvironment } from "../config/load.js";
 import type { Config, Environment } from "../config/schema.js";
+import { ShipyardError } from "../errors.js";
 import type { Progress } from "../progress.js";
 import type { Report } from "../report/report.js";
 import { type AwsAccess, createEcsClient, type EcsClientFactory, ecsClientOptions } from "./client.js";
@@ -90,22 +91,50 @@ export function prepare(input: CommandInput, deps: CommandDeps): Prepared {
   return { config, environment, ecs: () => ecsFor(environment.region), ecsFor };
 }
 
+/** Runs a command; an AWS failure that escapes it becomes an error that says what to do next. */
+async function explained(
+  command: string,
+  readOnly: boolean,
+  input: CommandInput,
+  deps: CommandDeps,
+  run: () => Promise<Report>,
+): Promise<Report> {
+  try {
+    return await run();
+  } catch (error) {
+    // Config errors are thrown before any AWS call and explain themselves already.
+    if (error instanceof ShipyardError) throw error;
+    const { region } = prepare(input, deps).environment;
+    const { explainAwsError } = await import("./aws-errors.js");
+    const endpoint = ecsClientOptions(region, input.aws, deps.env).endpoint;
+    throw (
+      explainAwsError(error, {
+        command,
+        environmentName: input.environmentName,
+        region,
+        endpoint,
+        readOnly,
+      }) ?? error
+    );
+  }
+}
+
 export async function runDeploy(input: DeployInput, deps: CommandDeps): Promise<Report> {
   const { deploy } = await import("./deploy.js");
-  return deploy(input, deps);
+  return explained("deploy", false, input, deps, () => deploy(input, deps));
 }
 
 export async function runRollback(input: RollbackInput, deps: CommandDeps): Promise<Report> {
   const { rollback } = await import("./rollback.js");
-  return rollback(input, deps);
+  return explained("rollback", false, input, deps, () => rollback(input, deps));
 }
 
 export async function runStatus(input: StatusInput, deps: CommandDeps): Promise<Report> {
   const { status } = await import("./status.js");
-  return status(input, deps);
+  return explained("status", true, input, deps, () => status(input, deps));
 }
 
 export async function runPlan(input: PlanInput, deps: CommandDeps): Promise<Report> {
   const { plan } = await import("./plan.js");
-  return plan(input, deps);
+  return explained("plan", true, input, deps, () => plan(input, deps));
 }
