@@ -485,13 +485,6 @@ export class Shipyard {
     watch = false,
   ): Promise<string> {
     return surfaced(async () => {
-      if (noBaseline && previousRelease !== "") {
-        throw new InputError(
-          "--previous-release and --no-baseline contradict each other.",
-          [],
-          "pass one of them",
-        );
-      }
       if (!Number.isInteger(sinceSeconds) || sinceSeconds < 0) {
         throw new InputError(
           `--since-seconds ${sinceSeconds} must be a whole number of seconds, 0 for the default.`,
@@ -502,13 +495,15 @@ export class Shipyard {
         secretAccessKey: awsSecretAccessKey,
         sessionToken: awsSessionToken,
       };
+      const { baselineChoice, runVerify } = await import("./verify/command.js");
+      baselineChoice({ ...(previousRelease ? { previousRelease } : {}), noBaseline });
       const face = await this.face(env, aws, sentryAuthToken);
-      const { runVerify } = await import("./verify/command.js");
       const report = await runVerify(
         {
           ...face.input,
           ...(release ? { release } : {}),
-          ...(noBaseline ? { previousRelease: null } : previousRelease ? { previousRelease } : {}),
+          ...(previousRelease ? { previousRelease } : {}),
+          noBaseline,
           ...(sinceSeconds > 0 ? { sinceSeconds } : {}),
           watch,
         },

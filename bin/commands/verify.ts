@@ -1,4 +1,3 @@
-import { InputError } from "../../src/errors.js";
 import { emitReport } from "../../src/report/output.js";
 import { runVerify } from "../../src/verify/command.js";
 import { type CliIO, type Command, parseFlags } from "../io.js";
@@ -47,21 +46,14 @@ export const command: Command = {
       usage,
     );
     const env = requireEnv(values.env, usage);
-    if (values["no-baseline"] && values["previous-release"]) {
-      throw new InputError(
-        "--previous-release and --no-baseline contradict each other.",
-        [],
-        "pass one of them",
-      );
-    }
     const since = values.since === undefined ? undefined : Number(values.since);
     const input = await loadInput(io, env, values.config);
-    const previousRelease = values["no-baseline"] ? null : values["previous-release"];
     const report = await runVerify(
       {
         ...input,
         ...(values.release ? { release: values.release } : {}),
-        ...(previousRelease !== undefined ? { previousRelease } : {}),
+        ...(values["previous-release"] ? { previousRelease: values["previous-release"] } : {}),
+        noBaseline: values["no-baseline"],
         ...(since !== undefined ? { sinceSeconds: since } : {}),
         watch: values.watch,
       },

@@ -21,6 +21,8 @@ export interface VerifyInput extends CommandInput {
   release?: string;
   /** Its baseline; default: SENTRY_RELEASE of the revision before it. Null: no baseline. */
   previousRelease?: string | null;
+  /** Judge against verify.noBaselineErrorRate instead of a previous release (same as previousRelease: null). */
+  noBaseline?: boolean;
   /** How far back to read the release (default: the environment's verify.baselineSeconds). */
   sinceSeconds?: number;
   /** Watch the full verification window instead of judging what is already there. */
@@ -81,7 +83,26 @@ async function releasesFromEcs(
   };
 }
 
-export async function verify(input: VerifyInput, deps: VerifyDeps): Promise<Report> {
+/**
+ * The baseline the flags ask for: a release, null (none), or undefined (read it from ECS). Both faces
+ * pass the flags as given and call this before reading anything, so the rule lives in one place.
+ */
+export function baselineChoice(
+  flags: Pick<VerifyInput, "previousRelease" | "noBaseline">,
+): string | null | undefined {
+  if (!flags.noBaseline) return flags.previousRelease;
+  if (typeof flags.previousRelease === "string") {
+    throw new InputError(
+      "--previous-release and --no-baseline contradict each other.",
+      [],
+      "pass one of them",
+    );
+  }
+  return null;
+}
+
+export async function verify(given: VerifyInput, deps: VerifyDeps): Promise<Report> {
+  const input = { ...given, previousRelease: baselineChoice(given) };
   const startedAt = deps.clock.now();
   const prepared = prepare(input, deps);
   const { environment } = prepared;
