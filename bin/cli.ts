@@ -1,59 +1,68 @@
 /**
- * `shipyard <command>`: the same deploy/rollback/status/plan/verify/migrate over the same core as the
- * Dagger functions, for operators and for runners without Dagger. Commands load lazily so `--help`
- * does not pay for the AWS SDK.
+ * `shipyard <command>`: the same commands as the Dagger functions, over the same src/commands, for
+ * operators and runners without Dagger. Parses the command line against the command's declaration,
+ * runs it, prints its one report. Exit codes: see src/errors.ts.
  */
-import { describeError, ExitCode, ShipyardError } from "../src/errors.js";
-import { type CliIO, type Command, processIO } from "./io.js";
+import { type AnyCommand, catalog, loadCommand } from "../src/commands/catalog.js";
+import type { Runtime } from "../src/commands/context.js";
+import { ExitCode, InputError } from "../src/errors.js";
+import { parseCommandLine } from "./flags.js";
+import { type CliIO, cliRuntime } from "./runtime.js";
+import { commandUsage, overview } from "./usage.js";
 
-/** One file per command under bin/commands/, each exporting `command`. Keep the list alphabetical. */
-const commands: Record<string, () => Promise<{ command: Command }>> = {
-  deploy: () => import("./commands/deploy.js"),
-  migrate: () => import("./commands/migrate.js"),
-  "migrate-lint": () => import("./commands/migrate-lint.js"),
-  plan: () => import("./commands/plan.js"),
-  rollback: () => import("./commands/rollback.js"),
-  schema: () => import("./commands/schema.js"),
-  status: () => import("./commands/status.js"),
-  verify: () => import("./commands/verify.js"),
-};
+export type { CliIO } from "./runtime.js";
 
-async function help(io: CliIO): Promise<number> {
-  io.stderr("Usage: shipyard <command> [options]\n\nCommands:");
-  for (const [name, load] of Object.entries(commands)) {
-    const { command } = await load();
-    io.stderr(`  ${name.padEnd(14)} ${command.summary}`);
-  }
-  io.stderr("\nRun `shipyard <command> --help` for a command's options.");
-  return ExitCode.Success;
-}
+/** Tests hand in a runtime of their own (simulators, a fake clock); by default the process's. */
+export type RuntimeFor = (io: CliIO, current: { env?: string; config?: string }) => Runtime;
 
-export async function runCli(argv: string[], io: CliIO): Promise<number> {
+export async function runCli(
+  argv: readonly string[],
+  io: CliIO,
+  runtimeFor: RuntimeFor = cliRuntime,
+): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === "--help" || name === "-h" || name === "help") return help(io);
-  const load = commands[name];
-  if (load === undefined) {
-    io.stderr(`Unknown command "${name}".`);
-    await help(io);
-    return ExitCode.BadInput;
-  }
-  const { command } = await load();
-  if (rest.includes("--help") || rest.includes("-h")) {
-    io.stderr(command.usage);
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    io.stderr(overview(await allCommands()));
     return ExitCode.Success;
   }
+  const command = await loadCommand(name);
+  if (command === undefined) {
+    io.stderr(`Unknown command "${name}".\n\n${overview(await allCommands())}`);
+    return ExitCode.BadInput;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    io.stderr(commandUsage(command));
+    return ExitCode.Success;
+  }
+  const json = rest.includes("--json");
   try {
-    return await command.run(rest, io);
+    return await run(command, io, runtimeFor, parseCommandLine(command, rest), json);
   } catch (error) {
-    io.stderr(`error: ${describeError(error)}`);
-    return error instanceof ShipyardError ? error.exitCode : ExitCode.NeedsAttention;
+    if (!(error instanceof InputError)) throw error;
+    // Even an unreadable command line gets its one report (for --json users).
+    return run(command, io, runtimeFor, { json }, json, error);
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const controller = new AbortController();
-  const stop = (signal: NodeJS.Signals) => controller.abort(new Error(`received ${signal}`));
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
-  return runCli(argv, processIO(controller.signal));
+async function run(
+  command: AnyCommand,
+  io: CliIO,
+  runtimeFor: RuntimeFor,
+  raw: Record<string, unknown>,
+  json: boolean,
+  invalid?: InputError,
+): Promise<number> {
+  const current = {
+    ...(typeof raw.env === "string" ? { env: raw.env } : {}),
+    ...(typeof raw.config === "string" ? { config: raw.config } : {}),
+  };
+  const runtime = runtimeFor(io, current);
+  const { runCommand } = await import("../src/commands/run.js");
+  const report = await runCommand(command, runtime, raw, invalid);
+  return runtime.output.emit(report, { json });
+}
+
+async function allCommands(): Promise<AnyCommand[]> {
+  const loaded = await Promise.all(Object.keys(catalog).map((name) => loadCommand(name)));
+  return loaded.filter((command): command is AnyCommand => command !== undefined);
 }

@@ -2,8 +2,8 @@
  * Shipyard: build, test, ship and safely deploy a Node.js (pnpm) + PostgreSQL service to AWS ECS.
  *
  * This file is the module's public surface and nothing more: every function documents itself for
- * `dagger call <fn> --help` and delegates to small builders in ./pipeline (containers) and to the pure
- * core (deploy, verify, migrations), which never imports the Dagger SDK.
+ * `dagger call <fn> --help` and is a few lines over the container graphs in ./dagger and the
+ * commands in ./commands (the same ones the `shipyard` CLI runs).
  */
 import {
   argument,
@@ -15,9 +15,9 @@ import {
   object,
   type Secret,
 } from "@dagger.io/dagger";
-import { InputError } from "./errors.js";
-import { loadApp, runSteps, skipCheck } from "./pipeline/app.js";
-import { cliResult, runCli, shipyardCli } from "./pipeline/cli.js";
+import type { ImagePublisher } from "./commands/context.js";
+import { loadApp, runSteps, skipCheck } from "./dagger/app.js";
+import { cliResult, runCliContainer, shipyardCli } from "./dagger/cli-container.js";
 import {
   APP_HOST,
   APP_URL_ENV,
@@ -30,19 +30,13 @@ import {
   runScript,
   withDatabase,
   withMigrations,
-} from "./pipeline/containers.js";
-import {
-  type AwsSecrets,
-  type Face,
-  lintsMigrations,
-  prepareFace,
-  reportResult,
-  stepsLintedElsewhere,
-} from "./pipeline/deploy.js";
-import { surfaced } from "./pipeline/failure.js";
-import { buildImage, publishImage, publishReferences } from "./pipeline/image.js";
-import { hasScript, requireScripts } from "./pipeline/manifest.js";
-import { nodeImage, releaseName, validateSettings } from "./pipeline/settings.js";
+} from "./dagger/containers.js";
+import { surfaced } from "./dagger/failure.js";
+import { buildImage, publishImage, publishReferences } from "./dagger/image.js";
+import { hasScript, requireScripts } from "./dagger/manifest.js";
+import { daggerCommand } from "./dagger/runtime.js";
+import { nodeImage, releaseName, validateSettings } from "./dagger/settings.js";
+import { InputError } from "./errors.js";
 
 /** Database names per check: distinct, so parallel checks never share one (identical services are deduped). */
 const TEST_DATABASE = "app_test";
@@ -69,6 +63,14 @@ export class Shipyard {
   commit: string;
   /** URL of the source repository, for the image label. */
   sourceUrl: string;
+  /** AWS access key id (read only when an AWS client is built). */
+  awsAccessKeyId?: Secret;
+  /** AWS secret access key. */
+  awsSecretAccessKey?: Secret;
+  /** Session token of temporary credentials. */
+  awsSessionToken?: Secret;
+  /** Sentry token for release bookkeeping and the error-rate gate. */
+  sentryAuthToken?: Secret;
 
   /**
    * Point Shipyard at an app.
@@ -80,6 +82,10 @@ export class Shipyard {
    * @param postgresImage PostgreSQL image the test and e2e checks run against; match production's major version.
    * @param commit The git commit being built (e.g. $GITHUB_SHA): tags the image, labels it and is the default release name.
    * @param sourceUrl URL of the source repository, e.g. https://github.com/acme/api, recorded as the image's org.opencontainers.image.source label.
+   * @param awsAccessKeyId AWS access key id for plan, deploy, rollback, status, migrate and verify, e.g. env://AWS_ACCESS_KEY_ID. Read only when an AWS client is built; never printed.
+   * @param awsSecretAccessKey AWS secret access key, e.g. env://AWS_SECRET_ACCESS_KEY.
+   * @param awsSessionToken Session token of temporary credentials (OIDC role, assumed role), e.g. env://AWS_SESSION_TOKEN.
+   * @param sentryAuthToken Sentry token for release bookkeeping (project:releases, org:read) and the error-rate gate (project:read), e.g. env://SENTRY_AUTH_TOKEN.
    */
   constructor(
     @argument({
@@ -102,6 +108,10 @@ export class Shipyard {
     postgresImage = "postgres:16",
     commit = "",
     sourceUrl = "",
+    awsAccessKeyId?: Secret,
+    awsSecretAccessKey?: Secret,
+    awsSessionToken?: Secret,
+    sentryAuthToken?: Secret,
   ) {
     const settings = validateSettings({ app, nodeVersion, pnpmVersion, postgresImage, commit, sourceUrl });
     this.source = source;
@@ -111,6 +121,10 @@ export class Shipyard {
     this.postgresImage = settings.postgresImage;
     this.commit = settings.commit;
     this.sourceUrl = settings.sourceUrl;
+    this.awsAccessKeyId = awsAccessKeyId;
+    this.awsSecretAccessKey = awsSecretAccessKey;
+    this.awsSessionToken = awsSessionToken;
+    this.sentryAuthToken = sentryAuthToken;
   }
 
   /**
@@ -253,7 +267,7 @@ export class Shipyard {
         process.stderr.write("No shipyard.json and no migrations/ folder: no migrations to lint.\n");
         return;
       }
-      const run = await runCli(shipyardCli(this.nodeVersion, dir), ["migrate-lint", "--json"]);
+      const run = await runCliContainer(shipyardCli(this.nodeVersion, dir), ["migrate-lint", "--json"]);
       cliResult(run, "Migration lint");
       process.stderr.write(run.stderr);
     });
@@ -263,268 +277,124 @@ export class Shipyard {
    * Show what a deploy would change (rendered task definition, deployment settings, image) without changing anything. Returns the JSON report.
    *
    * @param env Environment in shipyard.json, e.g. staging or production.
-   * @param awsAccessKeyId AWS access key id, e.g. env://AWS_ACCESS_KEY_ID. Read only when the ECS client is built.
-   * @param awsSecretAccessKey AWS secret access key, e.g. env://AWS_SECRET_ACCESS_KEY.
-   * @param awsSessionToken Session token of temporary credentials (OIDC role, assumed role), e.g. env://AWS_SESSION_TOKEN.
    * @param image Image to plan with, by digest (repo@sha256:...). Default: the image the service runs now.
+   * @param release Release name to render. Default: the commit, else the digest.
    */
   @func({ cache: "never" })
-  async plan(
-    env: string,
-    awsAccessKeyId: Secret,
-    awsSecretAccessKey: Secret,
-    awsSessionToken?: Secret,
-    image = "",
-  ): Promise<string> {
-    return surfaced(async () => {
-      const face = await this.face(env, {
-        accessKeyId: awsAccessKeyId,
-        secretAccessKey: awsSecretAccessKey,
-        sessionToken: awsSessionToken,
-      });
-      const { runPlan } = await import("./deploy/commands.js");
-      const report = await runPlan(
-        {
-          ...face.input,
-          taskDefinitionText: face.files.taskDefinitionText,
-          ...(image ? { image } : {}),
-          ...(this.commit ? { commit: this.commit } : {}),
-        },
-        face.deps,
-      );
-      return reportResult(report);
-    });
+  async plan(env: string, image = "", release = ""): Promise<string> {
+    return this.command("plan", { env, image, release });
   }
 
   /**
    * Deploy to an environment: lint and run migrations, register the task definition, roll out, wait on THIS deployment, verify, and roll back by itself when anything fails. Returns the JSON report; fails (with the report) unless the release is live and verified.
    *
    * @param env Environment in shipyard.json, e.g. staging or production.
-   * @param awsAccessKeyId AWS access key id, e.g. env://AWS_ACCESS_KEY_ID. Read only when the ECS client is built.
-   * @param awsSecretAccessKey AWS secret access key, e.g. env://AWS_SECRET_ACCESS_KEY.
-   * @param awsSessionToken Session token of temporary credentials (OIDC role, assumed role), e.g. env://AWS_SESSION_TOKEN.
-   * @param image Image to deploy, by digest (repo@sha256:...), as `publish` printed it. Empty: build and publish this source first (needs --commit and the registry flags).
+   * @param image Image to deploy, by digest (repo@sha256:...), as `publish` printed it. Empty: build and publish this source first (needs --commit and --registry-password).
    * @param release Release name (Sentry, /version). Default: the commit, else the digest.
    * @param registryUsername Registry user, only used without --image.
    * @param registryPassword Registry password or token, only used without --image, e.g. env://GITHUB_TOKEN.
-   * @param sentryAuthToken Sentry token (org:read, project:releases) for release bookkeeping and the error-rate gate, e.g. env://SENTRY_AUTH_TOKEN.
    * @param skipRequires Deploy even when the environment named by `requires` cannot be confirmed to run this image verified (e.g. another AWS account); reported as a warning.
    */
   @func({ cache: "never" })
   async deploy(
     env: string,
-    awsAccessKeyId: Secret,
-    awsSecretAccessKey: Secret,
-    awsSessionToken?: Secret,
     image = "",
     release = "",
     registryUsername = "",
     registryPassword?: Secret,
-    sentryAuthToken?: Secret,
     skipRequires = false,
   ): Promise<string> {
-    return surfaced(async () => {
-      const face = await this.face(
-        env,
-        { accessKeyId: awsAccessKeyId, secretAccessKey: awsSecretAccessKey, sessionToken: awsSessionToken },
-        sentryAuthToken,
-      );
-      if (await lintsMigrations(face)) {
-        const lint = await runCli(shipyardCli(this.nodeVersion, this.appDirectory()), [
-          "migrate-lint",
-          "--env",
-          env,
-          "--json",
-        ]);
-        cliResult(lint, `Migration lint before deploying to ${env} (nothing was changed)`);
-      }
-      let reference = image;
-      if (reference === "") {
-        if (!registryPassword) {
-          throw new InputError(
-            "Without --image, deploy builds and publishes first, and that needs registry credentials.",
-            [],
-            "pass --image=<the reference publish printed>, or --registry-username=USER --registry-password=env://TOKEN",
-          );
-        }
-        reference = await this.publish(
-          face.files.imageRepository,
-          registryUsername,
-          registryPassword,
+    const publish = async (repository: string, name: string) => {
+      if (!registryPassword) {
+        throw new InputError(
+          "Without --image, deploy builds and publishes first, and that needs registry credentials.",
           [],
-          release,
+          "pass --image=<the reference publish printed>, or --registry-username=USER --registry-password=env://TOKEN",
         );
       }
-      const { runDeploy } = await import("./deploy/commands.js");
-      const report = await runDeploy(
-        {
-          ...face.input,
-          taskDefinitionText: face.files.taskDefinitionText,
-          image: reference,
-          ...(release ? { release } : {}),
-          ...(this.commit ? { commit: this.commit } : {}),
-          ...(skipRequires ? { skipRequires: true } : {}),
-        },
-        { ...face.deps, steps: await stepsLintedElsewhere() },
-      );
-      return reportResult(report);
-    });
+      return this.publish(repository, registryUsername, registryPassword, [], name);
+    };
+    return this.command("deploy", { env, image, release, commit: this.commit, skipRequires }, publish);
   }
 
   /**
    * Put an environment back on its last good task definition (or --to a given revision) and wait until it is stable. Returns the JSON report.
    *
    * @param env Environment in shipyard.json, e.g. production.
-   * @param awsAccessKeyId AWS access key id, e.g. env://AWS_ACCESS_KEY_ID. Read only when the ECS client is built.
-   * @param awsSecretAccessKey AWS secret access key, e.g. env://AWS_SECRET_ACCESS_KEY.
-   * @param awsSessionToken Session token of temporary credentials (OIDC role, assumed role), e.g. env://AWS_SESSION_TOKEN.
    * @param to Revision to return to: an ARN, family:revision or a revision number. Default: the last good one Shipyard recorded.
    */
   @func({ cache: "never" })
-  async rollback(
-    env: string,
-    awsAccessKeyId: Secret,
-    awsSecretAccessKey: Secret,
-    awsSessionToken?: Secret,
-    to = "",
-  ): Promise<string> {
-    return surfaced(async () => {
-      const face = await this.face(env, {
-        accessKeyId: awsAccessKeyId,
-        secretAccessKey: awsSecretAccessKey,
-        sessionToken: awsSessionToken,
-      });
-      const { runRollback } = await import("./deploy/commands.js");
-      return reportResult(await runRollback({ ...face.input, ...(to ? { to } : {}) }, face.deps));
-    });
+  async rollback(env: string, to = ""): Promise<string> {
+    return this.command("rollback", { env, to });
   }
 
   /**
    * What an environment runs now: task definition, image, release, deployments in flight, last good revision. Returns the JSON report.
    *
    * @param env Environment in shipyard.json, e.g. production.
-   * @param awsAccessKeyId AWS access key id, e.g. env://AWS_ACCESS_KEY_ID. Read only when the ECS client is built.
-   * @param awsSecretAccessKey AWS secret access key, e.g. env://AWS_SECRET_ACCESS_KEY.
-   * @param awsSessionToken Session token of temporary credentials (OIDC role, assumed role), e.g. env://AWS_SESSION_TOKEN.
    */
   @func({ cache: "never" })
-  async status(
-    env: string,
-    awsAccessKeyId: Secret,
-    awsSecretAccessKey: Secret,
-    awsSessionToken?: Secret,
-  ): Promise<string> {
-    return surfaced(async () => {
-      const face = await this.face(env, {
-        accessKeyId: awsAccessKeyId,
-        secretAccessKey: awsSecretAccessKey,
-        sessionToken: awsSessionToken,
-      });
-      const { runStatus } = await import("./deploy/commands.js");
-      return reportResult(await runStatus(face.input, face.deps));
-    });
+  async status(env: string): Promise<string> {
+    return this.command("status", { env });
   }
 
   /**
    * Run the app's migrations now, as a one-off ECS task from a task definition revision, without changing the service (e.g. after fixing the database by hand). Returns the JSON report.
    *
    * @param env Environment in shipyard.json, e.g. staging.
-   * @param awsAccessKeyId AWS access key id, e.g. env://AWS_ACCESS_KEY_ID. Read only when the ECS client is built.
-   * @param awsSecretAccessKey AWS secret access key, e.g. env://AWS_SECRET_ACCESS_KEY.
-   * @param awsSessionToken Session token of temporary credentials (OIDC role, assumed role), e.g. env://AWS_SESSION_TOKEN.
-   * @param taskDefinition Revision whose image runs the migrations (ARN or family:revision). Default: the one the service runs now.
+   * @param taskDefinition Revision whose image runs the migrations: a number (same family), family:revision or an ARN. Default: the one the service runs now.
    */
   @func({ cache: "never" })
-  async migrate(
-    env: string,
-    awsAccessKeyId: Secret,
-    awsSecretAccessKey: Secret,
-    awsSessionToken?: Secret,
-    taskDefinition = "",
-  ): Promise<string> {
-    return surfaced(async () => {
-      const face = await this.face(env, {
-        accessKeyId: awsAccessKeyId,
-        secretAccessKey: awsSecretAccessKey,
-        sessionToken: awsSessionToken,
-      });
-      const { runMigrate } = await import("./migrations/commands.js");
-      const report = await runMigrate(
-        { ...face.input, ...(taskDefinition ? { taskDefinition } : {}) },
-        face.deps,
-      );
-      return reportResult(report);
-    });
+  async migrate(env: string, taskDefinition = ""): Promise<string> {
+    return this.command("migrate", { env, taskDefinition });
   }
 
   /**
-   * Check the release an environment runs NOW, changing nothing: the health smoke test, then the Sentry error-rate gate against the previous release. Returns the JSON report; fails unless the release is healthy.
+   * Check the release an environment runs NOW, changing nothing: the health smoke test, then the Sentry error-rate gate against the previous release. Returns the JSON report; fails unless the release is healthy. AWS credentials are needed only to find the releases.
    *
    * @param env Environment in shipyard.json, e.g. production.
-   * @param sentryAuthToken Sentry token with org:read and project:read, e.g. env://SENTRY_AUTH_TOKEN.
-   * @param awsAccessKeyId AWS access key id, e.g. env://AWS_ACCESS_KEY_ID: reads the running and previous releases from ECS. Not needed with --release and --previous-release (or --no-baseline).
-   * @param awsSecretAccessKey AWS secret access key, e.g. env://AWS_SECRET_ACCESS_KEY.
-   * @param awsSessionToken Session token of temporary credentials (OIDC role, assumed role), e.g. env://AWS_SESSION_TOKEN.
    * @param release Release to judge. Default: SENTRY_RELEASE of the running task definition.
    * @param previousRelease Baseline release. Default: SENTRY_RELEASE of the revision before it.
    * @param noBaseline Judge against the configured absolute error rate instead of a previous release.
-   * @param sinceSeconds How far back to read the release. 0 (default): the environment's verify settings.
+   * @param since How far back to read the release, e.g. 600, 10m or 2h. Default: the environment's verify.baselineSeconds.
    * @param watch Watch the full verification window, as a deploy would, instead of judging what is already there.
    */
   @func({ cache: "never" })
   async verify(
     env: string,
-    sentryAuthToken?: Secret,
-    awsAccessKeyId?: Secret,
-    awsSecretAccessKey?: Secret,
-    awsSessionToken?: Secret,
     release = "",
     previousRelease = "",
     noBaseline = false,
-    sinceSeconds = 0,
+    since = "",
     watch = false,
   ): Promise<string> {
-    return surfaced(async () => {
-      if (!Number.isInteger(sinceSeconds) || sinceSeconds < 0) {
-        throw new InputError(
-          `--since-seconds ${sinceSeconds} must be a whole number of seconds, 0 for the default.`,
-        );
-      }
-      const aws = {
-        accessKeyId: awsAccessKeyId,
-        secretAccessKey: awsSecretAccessKey,
-        sessionToken: awsSessionToken,
-      };
-      const { baselineChoice, runVerify } = await import("./verify/command.js");
-      baselineChoice({ ...(previousRelease ? { previousRelease } : {}), noBaseline });
-      const face = await this.face(env, aws, sentryAuthToken);
-      const report = await runVerify(
-        {
-          ...face.input,
-          ...(release ? { release } : {}),
-          ...(previousRelease ? { previousRelease } : {}),
-          noBaseline,
-          ...(sinceSeconds > 0 ? { sinceSeconds } : {}),
-          watch,
-        },
-        face.deps,
-      );
-      return reportResult(report);
-    });
+    return this.command("verify", { env, release, previousRelease, noBaseline, since, watch });
   }
 
   private appDirectory(): Directory {
     return this.app === "." ? this.source : this.source.directory(this.app);
   }
 
-  private face(env: string, aws: AwsSecrets, sentryAuthToken?: Secret): Promise<Face> {
-    return prepareFace({
-      appDir: this.appDirectory(),
-      app: this.app,
-      environmentName: env,
-      aws,
-      sentryAuthToken,
-    });
+  /** Runs one of src/commands with this module's app and credentials. */
+  private command(name: string, raw: Record<string, unknown>, publish?: ImagePublisher): Promise<string> {
+    return surfaced(() =>
+      daggerCommand(
+        name,
+        {
+          dir: this.appDirectory(),
+          path: this.app,
+          nodeVersion: this.nodeVersion,
+          secrets: {
+            awsAccessKeyId: this.awsAccessKeyId,
+            awsSecretAccessKey: this.awsSecretAccessKey,
+            awsSessionToken: this.awsSessionToken,
+            sentryAuthToken: this.sentryAuthToken,
+          },
+          ...(publish ? { publish } : {}),
+        },
+        raw,
+      ),
+    );
   }
 
   private toolchain(): NodeToolchain {

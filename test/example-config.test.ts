@@ -24,6 +24,7 @@ function render(environmentName: string) {
     repository: config.image,
     image: `${config.image}@${DIGEST}`,
     release: "0123abc",
+    planCommand: `npx shipyard plan --env ${environmentName}`,
   });
 }
 

@@ -1,16 +1,14 @@
-import { readFile } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+/**
+ * Reading shipyard.json: JSON, then the zod schema, every problem reported at once with its JSON
+ * path. The command context calls this exactly once per command run.
+ */
 import type { z } from "zod";
 import { InputError } from "../errors.js";
+import { parseJson } from "./json.js";
+import { jsonPath } from "./paths.js";
 import { type Config, ConfigSchema, type Environment } from "./schema.js";
 
-/** `environments.production.deployment.maximumPercent`, `migrations.command[0]`: where to look. */
-export function jsonPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return "(top level)";
-  return path
-    .map((key, i) => (typeof key === "number" ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`))
-    .join("");
-}
+export { jsonPath } from "./paths.js";
 
 export function describeIssues(error: z.ZodError): string[] {
   return error.issues.map((issue) => {
@@ -24,16 +22,7 @@ export function describeIssues(error: z.ZodError): string[] {
 
 /** Parses and validates shipyard.json text. Every problem is reported at once, with its JSON path. */
 export function parseConfig(text: string, source = "shipyard.json"): Config {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new InputError(
-      `${source} is not valid JSON: ${(error as Error).message}`,
-      [],
-      `fix the syntax of ${source}`,
-    );
-  }
+  const raw = parseJson(text, source);
   const result = ConfigSchema.safeParse(raw);
   if (!result.success) {
     throw new InputError(
@@ -45,32 +34,16 @@ export function parseConfig(text: string, source = "shipyard.json"): Config {
   return result.data;
 }
 
-export interface LoadedConfig {
-  config: Config;
-  /** Folder the config sits in: the task definition template and migrations are relative to it. */
-  root: string;
-}
-
-export async function loadConfigFile(path = "shipyard.json"): Promise<LoadedConfig> {
-  const full = resolve(path);
-  let text: string;
-  try {
-    text = await readFile(full, "utf8");
-  } catch {
-    throw new InputError(
-      `Cannot read the configuration ${full}.`,
-      [],
-      "run from the app's root or pass --config path/to/shipyard.json",
-    );
-  }
-  return { config: parseConfig(text, path), root: dirname(full) };
-}
-
 export function selectEnvironment(config: Config, name: string): Environment {
-  const env = config.environments[name];
+  // Own keys only: "__proto__" or "toString" must not find something on Object.prototype.
+  const env = Object.hasOwn(config.environments, name) ? config.environments[name] : undefined;
   if (env === undefined) {
     const known = Object.keys(config.environments).join(", ");
-    throw new InputError(`There is no environment "${name}" in shipyard.json.`, [], `use one of: ${known}`);
+    throw new InputError(
+      `There is no environment ${JSON.stringify(name)} in shipyard.json.`,
+      [],
+      `use one of: ${known}`,
+    );
   }
   return env;
 }

@@ -8,6 +8,13 @@ import { z } from "zod";
 
 const seconds = (what: string) => z.number().int().positive().describe(what);
 
+/** ECS names: letters, digits, "_" and "-" — no spaces, line breaks or anything a shell would split. */
+const ECS_NAME = /^[A-Za-z0-9_-]{1,255}$/;
+const CLUSTER_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]{1,255}$/;
+const ecsName = (what: string) => z.string().regex(ECS_NAME, `${what}: 1-255 letters, digits, "_" or "-"`);
+const httpUrl = (what: string) =>
+  z.url({ protocol: /^https?$/, error: "an http:// or https:// URL" }).describe(what);
+
 /** Names we put on the command line and into AWS tags: keep them boring. */
 const environmentName = z
   .string()
@@ -98,7 +105,7 @@ export const DeploymentSchema = z
 
 export const HealthCheckSchema = z
   .strictObject({
-    url: z.url().describe("URL that must answer after the rollout, e.g. https://staging.example.com/health."),
+    url: httpUrl("URL that must answer after the rollout, e.g. https://staging.example.com/health."),
     expectStatus: z
       .number()
       .int()
@@ -116,10 +123,9 @@ export const HealthCheckSchema = z
     intervalSeconds: seconds("Pause between two checks (backed off with jitter after failures).").default(2),
     requestTimeoutSeconds: seconds("Connect + response time allowed for one check.").default(5),
     budgetSeconds: seconds("Total time the smoke test may take before it fails.").default(120),
-    releaseUrl: z
-      .url()
-      .optional()
-      .describe("Optional URL (e.g. /version) whose JSON `release` must equal the deployed release."),
+    releaseUrl: httpUrl(
+      "Optional URL (e.g. /version) whose JSON `release` must equal the deployed release.",
+    ).optional(),
   })
   .describe("Smoke test run after the rollout.");
 
@@ -223,12 +229,19 @@ export const VerifySchema = z
 
 export const EnvironmentSchema = z
   .strictObject({
-    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS region such as eu-west-1"),
-    cluster: z.string().min(1).describe("ECS cluster name or ARN."),
-    service: z.string().min(1).describe("ECS service name."),
-    container: z
+    region: z
       .string()
-      .min(1)
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS region such as eu-west-1")
+      .describe("AWS region of the cluster, e.g. eu-west-1."),
+    cluster: z
+      .string()
+      .refine(
+        (v) => ECS_NAME.test(v) || CLUSTER_ARN.test(v),
+        'an ECS cluster name (letters, digits, "_", "-") or ARN',
+      )
+      .describe("ECS cluster name or ARN."),
+    service: ecsName("an ECS service name").describe("ECS service name."),
+    container: ecsName("a container name")
       .default("app")
       .describe("Container in the task definition that receives the image."),
     healthCheck: HealthCheckSchema.optional(),
@@ -240,6 +253,12 @@ export const EnvironmentSchema = z
       .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string())
       .default({})
       .describe("Values for {{NAME}} placeholders in the task definition template."),
+    plaintextAllowed: z
+      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/))
+      .default([])
+      .describe(
+        "Environment variables of the task definition that may hold a literal that looks like a secret (deliberately). Everything else that does must come from `secrets` (valueFrom).",
+      ),
     requires: environmentName
       .optional()
       .describe("Environment that must run this same image, verified, before this one may deploy it."),
@@ -258,8 +277,11 @@ export const ConfigSchema = z
       .describe("Image repository, e.g. ghcr.io/acme/app (no tag: Shipyard deploys by digest)."),
     taskDefinition: z
       .string()
-      .default("task-def.json")
-      .describe("Task definition template, relative to the app."),
+      .min(1)
+      .optional()
+      .describe(
+        "Task definition template, relative to shipyard.json. Default: task-def.json when the app has one, else Shipyard's bundled template. A file named here must exist.",
+      ),
     environments: z
       .record(environmentName, EnvironmentSchema)
       .refine((envs) => Object.keys(envs).length > 0, "define at least one environment")

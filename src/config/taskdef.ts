@@ -8,6 +8,8 @@
 import { readFile } from "node:fs/promises";
 import type { RegisterTaskDefinitionCommandInput, TaskDefinition } from "@aws-sdk/client-ecs";
 import { InputError } from "../errors.js";
+import { parseJson } from "./json.js";
+import { jsonPath } from "./paths.js";
 import type { Environment } from "./schema.js";
 
 export const RELEASE_VARIABLE = "SENTRY_RELEASE";
@@ -80,6 +82,8 @@ export interface RenderInput {
   repository: string;
   image: string;
   release: string;
+  /** The command that checks a template, as the user would type it (named in the hint). */
+  planCommand: string;
 }
 
 export type RenderedTaskDefinition = RegisterTaskDefinitionCommandInput & {
@@ -93,6 +97,7 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export function renderTaskDefinition(input: RenderInput): RenderedTaskDefinition {
   const problems: string[] = [];
   const parsed = parseTemplate(input.templateText, input.source);
+  problems.push(...malformedPlaceholders(parsed));
   const values = placeholderValues(input, problems);
   const unknown = new Set<string>();
   const filled = fill(parsed, values, unknown) as { [key: string]: Json };
@@ -108,8 +113,8 @@ export function renderTaskDefinition(input: RenderInput): RenderedTaskDefinition
       `The task definition ${input.source} is not valid for ${input.environmentName}; nothing was changed.`,
       problems,
       input.source === BUNDLED_SOURCE && unknown.size > 0
-        ? `add the missing values to environments.${input.environmentName}.variables in shipyard.json (or give the app its own task-def.json), then run \`npx shipyard plan --env ${input.environmentName}\``
-        : `fix the problems above (the image you passed, ${input.source} or shipyard.json), then check with \`npx shipyard plan --env ${input.environmentName}\``,
+        ? `add the missing values to environments.${input.environmentName}.variables in shipyard.json (or give the app its own task-def.json), then run \`${input.planCommand}\``
+        : `fix the problems above (the image you passed, ${input.source} or shipyard.json), then check with \`${input.planCommand}\``,
     );
   }
   const rendered = definition as unknown as RenderedTaskDefinition;
@@ -118,16 +123,7 @@ export function renderTaskDefinition(input: RenderInput): RenderedTaskDefinition
 }
 
 function parseTemplate(text: string, source: string): Json {
-  let raw: Json;
-  try {
-    raw = JSON.parse(text) as Json;
-  } catch (error) {
-    throw new InputError(
-      `${source} is not valid JSON: ${(error as Error).message}`,
-      [],
-      `fix the syntax of ${source}`,
-    );
-  }
+  const raw = parseJson(text, source) as Json;
   // A pasted `aws ecs describe-task-definition` output wraps the definition.
   if (isObject(raw) && isObject(raw.taskDefinition) && raw.family === undefined) {
     const inner = { ...raw.taskDefinition };
@@ -147,6 +143,31 @@ function builtIns(input: RenderInput): Record<string, string> {
     SERVICE: input.environment.service,
     CONTAINER: input.environment.container,
   };
+}
+
+/**
+ * `{{NAME}}` is the only placeholder form: a name of letters, digits and "_" not starting with a
+ * digit, closed, and in a value. Anything else that opens with "{{" would be registered literally.
+ */
+function malformedPlaceholders(value: Json, path: Array<string | number> = []): string[] {
+  if (typeof value === "string") {
+    const rest = value.replace(PLACEHOLDER, "");
+    if (!rest.includes("{{") && !rest.includes("}}")) return [];
+    const bad = /\{\{[^}]*\}?\}?|\}\}/.exec(rest)?.[0] ?? "{{";
+    return [
+      `${jsonPath(path)}: "${bad}" is not a placeholder: write {{NAME}} with letters, digits and "_" (not starting with a digit), closed with }}`,
+    ];
+  }
+  if (Array.isArray(value)) return value.flatMap((item, i) => malformedPlaceholders(item, [...path, i]));
+  if (isObject(value)) {
+    return Object.entries(value).flatMap(([key, item]) => [
+      ...(key.includes("{{")
+        ? [`${jsonPath([...path, key])}: placeholders are filled in values only, not in keys`]
+        : []),
+      ...malformedPlaceholders(item, [...path, key]),
+    ]);
+  }
+  return [];
 }
 
 function placeholderValues(input: RenderInput, problems: string[]): Record<string, string> {
@@ -203,7 +224,7 @@ function validate(definition: { [key: string]: Json }, input: RenderInput): stri
   if (typeof family !== "string" || (!NAME.test(family) && !family.includes("{{"))) {
     problems.push(`family: ${JSON.stringify(family ?? null)} must be 1-255 letters, digits, "_" or "-"`);
   }
-  problems.push(...validateContainers(definition.containerDefinitions, input.environment.container));
+  problems.push(...validateContainers(definition.containerDefinitions, input));
   problems.push(...validateFargateSize(definition));
   const match = DIGEST_REFERENCE.exec(input.image);
   if (match === null) {
@@ -216,7 +237,8 @@ function validate(definition: { [key: string]: Json }, input: RenderInput): stri
   return problems;
 }
 
-function validateContainers(containers: Json | undefined, target: string): string[] {
+function validateContainers(containers: Json | undefined, input: RenderInput): string[] {
+  const target = input.environment.container;
   if (!Array.isArray(containers) || containers.length === 0) {
     return ["containerDefinitions: must list at least one container"];
   }
@@ -228,6 +250,12 @@ function validateContainers(containers: Json | undefined, target: string): strin
         `containerDefinitions[${i}].name: ${JSON.stringify(name ?? null)} must be 1-255 letters, digits, "_" or "-"`,
       );
     }
+    // The target container gets the deployed image; every other one (sidecars) needs its own.
+    const image = isObject(c) ? c.image : undefined;
+    if (name !== target && (typeof image !== "string" || image.trim() === "")) {
+      problems.push(`containerDefinitions[${i}].image: container ${JSON.stringify(name ?? i)} has no image`);
+    }
+    if (isObject(c)) problems.push(...plaintextSecrets(c, i, input));
     return name;
   });
   if (!names.includes(target)) {
@@ -238,25 +266,73 @@ function validateContainers(containers: Json | undefined, target: string): strin
   return problems;
 }
 
-/** Fargate accepts "1024", "1 vCPU", "2048", "2 GB": normalise to cpu units and MiB. */
-function units(value: Json | undefined, kind: "cpu" | "memory"): number | null {
-  if (typeof value === "number") return value;
+/** Names that say "secret"; values that are one whatever their name. */
+const SECRET_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?)$/i;
+const SECRET_VALUES: Array<[RegExp, string]> = [
+  [/\b(AKIA|ASIA)[0-9A-Z]{16}\b/, "an AWS access key id"],
+  [/^[a-z][a-z0-9+.-]*:\/\/[^/@\s:]+:[^/@\s]+@/i, "a URL with an inline password"],
+  [/-----BEGIN [A-Z ]*PRIVATE KEY-----/, "a private key"],
+];
+
+/**
+ * A secret in `environment` is stored in the task definition in plain text, readable by anyone who
+ * can describe it, forever (revisions are kept). It belongs in `secrets` (valueFrom: Secrets
+ * Manager or SSM). Deliberate exceptions are listed in the environment's plaintextAllowed.
+ */
+function plaintextSecrets(container: { [key: string]: Json }, index: number, input: RenderInput): string[] {
+  const variables = Array.isArray(container.environment) ? container.environment : [];
+  const allowed = new Set(input.environment.plaintextAllowed ?? []);
+  const problems: string[] = [];
+  for (const variable of variables) {
+    if (!isObject(variable) || typeof variable.name !== "string" || typeof variable.value !== "string")
+      continue;
+    const { name, value } = variable;
+    if (allowed.has(name) || value.trim() === "" || value.startsWith("arn:")) continue;
+    const looksLike = SECRET_VALUES.find(([pattern]) => pattern.test(value))?.[1];
+    const why = looksLike ?? (SECRET_NAME.test(name) ? `a literal value for a variable named ${name}` : null);
+    if (why === null) continue;
+    problems.push(
+      `containerDefinitions[${index}].environment ${name}: holds ${why} in plain text; move it to "secrets": [{ "name": "${name}", "valueFrom": "<Secrets Manager or SSM parameter ARN>" }], or, if it is deliberate, add "${name}" to environments.${input.environmentName}.plaintextAllowed`,
+    );
+  }
+  return problems;
+}
+
+/**
+ * Task-level cpu (CPU units) and memory (MiB) as AWS accepts them: integers or strings such as
+ * "1024", "1 vCPU", ".25 vcpu", "2GB", ".5 gb", "512 MiB". Null when it is not one of those.
+ */
+export function normalizeSize(value: Json | undefined, kind: "cpu" | "memory"): number | null {
+  if (typeof value === "number") return Number.isFinite(value) ? value : null;
   if (typeof value !== "string") return null;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(vcpu|gb)?\s*$/i.exec(value);
-  if (m === null) return null;
-  const n = Number(m[1]);
-  if (m[2] === undefined) return n;
-  return kind === "cpu" && m[2].toLowerCase() === "vcpu" ? n * 1024 : kind === "memory" ? n * 1024 : null;
+  const match = /^\s*(\d*\.?\d+)\s*([a-z]*)\s*$/i.exec(value);
+  if (match === null) return null;
+  const amount = Number(match[1]);
+  const unit = (match[2] ?? "").toLowerCase();
+  if (unit === "") return amount;
+  if (kind === "cpu" && unit === "vcpu") return Math.round(amount * 1024);
+  if (kind === "memory" && unit === "gb") return Math.round(amount * 1024);
+  if (kind === "memory" && (unit === "mb" || unit === "mib")) return amount;
+  return null;
 }
 
 function validateFargateSize(definition: { [key: string]: Json }): string[] {
   const compat = definition.requiresCompatibilities;
   if (!Array.isArray(compat) || !compat.includes("FARGATE")) return [];
-  const cpu = units(definition.cpu, "cpu");
-  const memory = units(definition.memory, "memory");
-  if (cpu === null || memory === null) {
-    return ['cpu and memory: Fargate needs both at task level, e.g. "cpu": "256", "memory": "512"'];
+  const problems: string[] = [];
+  const cpu = normalizeSize(definition.cpu, "cpu");
+  const memory = normalizeSize(definition.memory, "memory");
+  if (definition.cpu === undefined)
+    problems.push('cpu: Fargate needs task-level cpu, e.g. "256" or ".25 vCPU"');
+  else if (cpu === null) {
+    problems.push(`cpu: ${JSON.stringify(definition.cpu)} is not CPU units or vCPUs (e.g. "256", "1 vCPU")`);
   }
+  if (definition.memory === undefined)
+    problems.push('memory: Fargate needs task-level memory, e.g. "512" or "2 GB"');
+  else if (memory === null) {
+    problems.push(`memory: ${JSON.stringify(definition.memory)} is not MiB or GB (e.g. "512", "2GB")`);
+  }
+  if (cpu === null || memory === null) return problems;
   const allowed = FARGATE_MEMORY[cpu];
   if (allowed === undefined) {
     return [`cpu: ${cpu} is not a Fargate size (use one of ${Object.keys(FARGATE_MEMORY).join(", ")})`];
@@ -317,4 +393,12 @@ export async function readBundledTemplate(): Promise<string> {
       "add task-def.json to the app (see the README) or set `taskDefinition` in shipyard.json",
     );
   }
+}
+
+/** The repository of an image reference: without tag and digest ("ghcr.io/acme/app"). */
+export function repositoryOf(image: string): string {
+  const withoutDigest = image.split("@")[0] ?? "";
+  const slash = withoutDigest.lastIndexOf("/");
+  const colon = withoutDigest.lastIndexOf(":");
+  return colon > slash ? withoutDigest.slice(0, colon) : withoutDigest;
 }

@@ -3,10 +3,10 @@
  * verified. The evidence is the other service's `shipyard:last-good` tag, which a deploy writes only
  * after its rollout and verification passed; the image of that revision must be ours, by digest.
  */
-import type { ECSClient } from "@aws-sdk/client-ecs";
+import { awsErrorName, type Ecs, shortArn } from "../aws/ecs.js";
 import type { Config } from "../config/schema.js";
 import { imageOf } from "../config/taskdef.js";
-import { awsErrorName, describeService, describeTaskDefinition, shortArn, TAG } from "./ecs.js";
+import { TAG } from "./revisions.js";
 
 export type RequirementCheck =
   | { ok: true; evidence: string }
@@ -18,17 +18,19 @@ export async function checkRequirement(options: {
   config: Config;
   environmentName: string;
   image: string;
-  /** A client for the required environment's region. */
-  ecsFor: (region: string) => Promise<ECSClient>;
+  /** ECS in the required environment's region. */
+  ecsFor: (region: string) => Promise<Ecs>;
+  /** The deploy command for the required environment, as the user would type it. */
+  deployCommand: (environmentName: string) => string;
 }): Promise<RequirementCheck | null> {
   const required = options.config.environments[options.environmentName]?.requires;
   if (required === undefined) return null;
   const other = options.config.environments[required]!;
-  const deployFirst = `npx shipyard deploy --env ${required} --image ${options.image}`;
+  const deployFirst = options.deployCommand(required);
   const skip = `or, if ${required} cannot be read with these credentials and you have checked it: --skip-requires`;
   try {
     const ecs = await options.ecsFor(other.region);
-    const lookup = await describeService(ecs, { cluster: other.cluster, service: other.service });
+    const lookup = await ecs.describeService({ cluster: other.cluster, service: other.service });
     if (!lookup.found) {
       return {
         ok: false,
@@ -44,7 +46,7 @@ export async function checkRequirement(options: {
         nextSteps: [deployFirst],
       };
     }
-    const { taskDefinition } = await describeTaskDefinition(ecs, lastGood);
+    const { taskDefinition } = await ecs.describeTaskDefinition(lastGood);
     const verifiedImage = imageOf(taskDefinition, other.container);
     if (digestOf(verifiedImage) !== digestOf(options.image)) {
       return {

@@ -7,24 +7,14 @@
  * the recorded previous task definition. Nothing is ever deregistered: a service cannot be pointed at
  * an INACTIVE task definition.
  */
-import type { ECSClient, Service } from "@aws-sdk/client-ecs";
-import type { Clock } from "../clock.js";
+import type { Service } from "@aws-sdk/client-ecs";
+import { awsErrorName, type Ecs, isUnsupportedOperation, type ServiceRef, shortArn } from "../aws/ecs.js";
 import type { DeploymentSettings } from "../config/schema.js";
-import type { Progress } from "../progress.js";
-import { awsErrorName, describeService, isUnsupportedOperation, type ServiceRef, shortArn } from "./ecs.js";
+import type { Progress } from "../report/progress.js";
 import { strategies } from "./strategies.js";
-import { type EventLog, waitForDeployment } from "./wait.js";
+import { type ServiceChange, waitForDeployment } from "./wait.js";
 
-export interface RestoreOptions {
-  ecs: ECSClient;
-  ref: ServiceRef;
-  clock: Clock;
-  progress: Progress;
-  signal: AbortSignal;
-  settings: DeploymentSettings;
-  events: EventLog;
-  /** The revision to return to. */
-  taskDefinitionArn: string;
+export interface RestoreOptions extends ServiceChange {
   /** Our in-flight service deployment, when known: stopped with ROLLBACK rather than replaced. */
   inFlightServiceDeploymentArn?: string | null;
 }
@@ -42,7 +32,7 @@ export async function restoreRevision(options: RestoreOptions): Promise<RestoreR
   let deploymentId: string | undefined;
   let serviceDeploymentArn: string | undefined;
   try {
-    const lookup = await describeService(ecs, ref);
+    const lookup = await ecs.describeService(ref);
     if (!lookup.found) return { confirmed: false, how: "none", reason: lookup.reason, seconds: seconds() };
     if (ecsIsAlreadyRestoring(lookup.service, target)) {
       how = "ECS circuit breaker rollback";
@@ -102,10 +92,9 @@ function ecsIsAlreadyRestoring(service: Service, target: string): boolean {
   );
 }
 
-async function stopWithRollback(ecs: ECSClient, arn: string, progress: Progress): Promise<boolean> {
-  const { StopServiceDeploymentCommand } = await import("@aws-sdk/client-ecs");
+async function stopWithRollback(ecs: Ecs, arn: string, progress: Progress): Promise<boolean> {
   try {
-    await ecs.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: arn, stopType: "ROLLBACK" }));
+    await ecs.stopServiceDeployment(arn);
     progress.info("Stopped our deployment with ROLLBACK: ECS returns to the previous revision.");
     return true;
   } catch (error) {
@@ -121,21 +110,16 @@ async function stopWithRollback(ecs: ECSClient, arn: string, progress: Progress)
 
 /** UpdateService to a revision; returns the new deployment's id when the endpoint reports it. */
 export async function updateTo(
-  ecs: ECSClient,
+  ecs: Ecs,
   ref: ServiceRef,
   taskDefinitionArn: string,
   settings: DeploymentSettings,
 ): Promise<string | undefined> {
-  const { UpdateServiceCommand } = await import("@aws-sdk/client-ecs");
-  const answer = await ecs.send(
-    new UpdateServiceCommand({
-      cluster: ref.cluster,
-      service: ref.service,
-      taskDefinition: taskDefinitionArn,
-      deploymentConfiguration: strategies[settings.strategy].configure(settings),
-    }),
+  const service = await ecs.updateService(
+    ref,
+    taskDefinitionArn,
+    strategies[settings.strategy].configure(settings),
   );
-  return answer.service?.deployments?.find(
-    (d) => d.status === "PRIMARY" && d.taskDefinition === taskDefinitionArn,
-  )?.id;
+  return service?.deployments?.find((d) => d.status === "PRIMARY" && d.taskDefinition === taskDefinitionArn)
+    ?.id;
 }

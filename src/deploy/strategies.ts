@@ -3,13 +3,13 @@
  * configure UpdateService, how long a rollout may take, how to judge it), so the controller never
  * branches on the strategy name.
  *
- * Judging rules (FIELD-NOTES.md): success only when OUR deployment is PRIMARY and complete and the
+ * Judging rules: success only when OUR deployment is PRIMARY and complete and the
  * service runs our revision; FAILED, or the service no longer running our revision, is a failure.
  * Endpoints without rolloutState (moto) are judged by deployment and task counts instead.
  */
 import type { DeploymentConfiguration, Service, ServiceDeployment } from "@aws-sdk/client-ecs";
+import { shortArn } from "../aws/ecs.js";
 import type { DeploymentSettings, Strategy } from "../config/schema.js";
-import { shortArn } from "./ecs.js";
 
 /** What a wait is watching for. */
 export interface WaitTarget {

@@ -2,17 +2,38 @@
  * Waiting on one deployment, truthfully: a fixed, capped poll interval (never backed off, so a
  * finished rollout is noticed within one interval), ONE DescribeServices per poll (plus our service
  * deployment for native strategies), ECS service events printed as they arrive with the elapsed time,
- * a timeout, and an abort signal (SIGINT/SIGTERM) that stops the wait without touching the service.
+ * a timeout, and an abort signal (SIGINT/SIGTERM/SIGHUP) that stops the wait without touching the
+ * service.
+ *
+ * Each read is bounded by the poll interval and is not retried inside the SDK: a throttled, 5xx or
+ * timed-out read is "no news" and the next poll comes on time. Only reads that fail for other reasons
+ * (access denied, the service gone) count towards giving up.
  */
-import type { ECSClient, Service } from "@aws-sdk/client-ecs";
+import type { Service } from "@aws-sdk/client-ecs";
+import { awsErrorName, type Ecs, type ServiceRef } from "../aws/ecs.js";
+import { isTransient } from "../aws/errors.js";
 import type { Clock } from "../clock.js";
-import type { Progress } from "../progress.js";
-import { formatSeconds } from "../progress.js";
-import { awsErrorName, describeService, describeServiceDeployment, type ServiceRef } from "./ecs.js";
+import type { DeploymentSettings } from "../config/schema.js";
+import type { Progress } from "../report/progress.js";
+import { formatSeconds } from "../report/progress.js";
 import type { Judgement, StrategyPlan, WaitTarget } from "./strategies.js";
 
+/** What every change to a service (a rollout, a restore) needs. */
+export interface ServiceChange {
+  ecs: Ecs;
+  ref: ServiceRef;
+  clock: Clock;
+  progress: Progress;
+  signal: AbortSignal;
+  settings: DeploymentSettings;
+  /** Collects ECS events across waits (the report lists them). */
+  events: EventLog;
+  /** The revision the service is to run. */
+  taskDefinitionArn: string;
+}
+
 export interface WaitOptions {
-  ecs: ECSClient;
+  ecs: Ecs;
   ref: ServiceRef;
   clock: Clock;
   progress: Progress;
@@ -34,7 +55,7 @@ export type WaitResult =
   | { status: "aborted"; reason: string; service: Service | null; seconds: number }
   | { status: "unknown"; reason: string; service: Service | null; seconds: number };
 
-/** Reading ECS failed this many times in a row (after the SDK's own retries): stop guessing. */
+/** Reading ECS failed this many times in a row for a reason other than load: stop guessing. */
 const MAX_CONSECUTIVE_READ_ERRORS = 3;
 
 /**
@@ -45,13 +66,18 @@ const MAX_CONSECUTIVE_READ_ERRORS = 3;
 export class EventLog {
   readonly seen: Array<{ at: string; message: string }> = [];
   private readonly ids = new Set<string>();
-  private readonly startedAt: number;
+  private startedAt: number;
 
   constructor(
     private readonly clock: Clock,
     private readonly progress: Progress,
   ) {
     this.startedAt = clock.now();
+  }
+
+  /** Elapsed times count from now: the moment the service starts changing. */
+  startCounting(): void {
+    this.startedAt = this.clock.now();
   }
 
   /** Events already on the service before we changed anything: not news. */
@@ -85,6 +111,7 @@ export async function waitForDeployment(options: WaitOptions): Promise<WaitResul
   let lastSummary = "";
   let lastPrinted = started;
   let errors = 0;
+  let quietReads = 0;
   progress.info(
     `Waiting for ${options.label} (polling every ${options.pollSeconds}s, timeout ${formatSeconds(options.timeoutSeconds * 1000)})`,
   );
@@ -100,6 +127,7 @@ export async function waitForDeployment(options: WaitOptions): Promise<WaitResul
     try {
       const observation = await observe(options);
       errors = 0;
+      quietReads = 0;
       lastService = observation.service;
       options.events.record(observation.service);
       judgement = options.strategy.judge(observation, options.target);
@@ -111,9 +139,15 @@ export async function waitForDeployment(options: WaitOptions): Promise<WaitResul
           service: lastService,
           seconds: seconds(),
         };
-      errors += 1;
       const why = `${awsErrorName(error)}: ${(error as Error).message}`;
-      progress.warn(`reading the service failed (${errors}/${MAX_CONSECUTIVE_READ_ERRORS}): ${why}`);
+      if (isTransient(error)) {
+        // Load on ECS is not news about the deployment: say so once per streak, keep the cadence.
+        quietReads += 1;
+        if (quietReads === 1) progress.warn(`no news from ECS (${why}); polling on`);
+      } else {
+        errors += 1;
+        progress.warn(`reading the service failed (${errors}/${MAX_CONSECUTIVE_READ_ERRORS}): ${why}`);
+      }
       if (errors >= MAX_CONSECUTIVE_READ_ERRORS) {
         return {
           status: "unknown",
@@ -159,11 +193,14 @@ export async function waitForDeployment(options: WaitOptions): Promise<WaitResul
 }
 
 async function observe(options: WaitOptions) {
-  const lookup = await describeService(options.ecs, options.ref);
+  const read = { poll: { timeoutMs: options.pollSeconds * 1000 }, signal: options.signal };
+  const lookup = await options.ecs.describeService(options.ref, read);
   if (!lookup.found) throw Object.assign(new Error(lookup.reason), { name: "ServiceNotFoundException" });
   const arn = options.target.serviceDeploymentArn;
   const serviceDeployment =
-    options.strategy.readsServiceDeployment && arn ? await describeServiceDeployment(options.ecs, arn) : null;
+    options.strategy.readsServiceDeployment && arn
+      ? await options.ecs.describeServiceDeployment(arn, read)
+      : null;
   return { service: lookup.service, serviceDeployment };
 }
 

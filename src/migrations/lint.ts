@@ -80,6 +80,8 @@ export interface LintOptions {
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
   now?: () => number;
+  /** How the user runs the lint again (named in the next steps). */
+  lintCommand?: string;
 }
 
 /** Markers count only in the leading comment block, so they cannot hide between statements. */
@@ -202,7 +204,7 @@ export async function lintMigrations(options: LintOptions): Promise<LintResult> 
     const fileCount = new Set(findings.filter((f) => f.level === "error").map((f) => f.file)).size;
     result.reason = `${counts.errors} unsafe statement${counts.errors === 1 ? "" : "s"} in ${fileCount} migration${fileCount === 1 ? "" : "s"}: they would break the running release or lock tables during the deploy.`;
     result.nextSteps = [
-      "Rewrite each statement as its `fix` says, then run `npx shipyard migrate-lint` again.",
+      `Rewrite each statement as its \`fix\` says, then run \`${options.lintCommand ?? "shipyard migrate-lint"}\` again.`,
       "A drop/rename the running release no longer needs: put it in a new migration whose header comment has the line `-- shipyard:post-deploy`.",
       "A rule that does not apply to you: add it to migrations.excludeRules in shipyard.json, or put `-- squawk-ignore RULE` above the statement.",
     ];
@@ -248,29 +250,4 @@ export function formatLintResult(result: LintResult): string[] {
   if (result.reason) lines.push(result.reason);
   for (const step of result.nextSteps ?? []) lines.push(`  next: ${step}`);
   return lines;
-}
-
-const escapeCell = (text: string) => text.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
-
-/** For $GITHUB_STEP_SUMMARY: the verdict, then a table of the blocking findings with why and fix. */
-export function lintResultToMarkdown(result: LintResult): string {
-  const icon = result.outcome === "passed" ? "✅ passed" : "❌ failed";
-  const { errors, warnings, allowed } = result.counts;
-  const lines = [
-    `## Shipyard migrate-lint · ${icon}`,
-    "",
-    `${result.files.length} migration(s) checked (${result.selection === "all" ? "all" : `added or edited since ${result.baseRef}`}) with squawk ${result.squawkVersion}: **${errors} unsafe**, ${warnings} advice, ${allowed} allowed post-deploy.`,
-  ];
-  const shown = result.findings.filter((f) => f.level !== "warning");
-  if (shown.length > 0) {
-    lines.push("", "| Where | Rule | Verdict | Why | Safe alternative |", "|---|---|---|---|---|");
-    for (const f of shown) {
-      const verdict = f.level === "error" ? "unsafe" : "allowed (post-deploy)";
-      lines.push(
-        `| \`${f.file}:${f.line}\` | ${f.rule} | ${verdict} | ${escapeCell(f.why)} | ${escapeCell(f.fix)} |`,
-      );
-    }
-  }
-  if (result.reason) lines.push("", `**Why it failed:** ${result.reason}`);
-  return `${lines.join("\n")}\n`;
 }

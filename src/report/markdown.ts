@@ -1,7 +1,7 @@
 /**
  * The report as Markdown, for $GITHUB_STEP_SUMMARY: the outcome first, then what ran, then what to do.
  */
-import type { Report } from "./report.js";
+import { type Report, verifiedBy } from "./report.js";
 
 const outcomeLabel: Record<Report["outcome"], string> = {
   succeeded: "✅ succeeded",
@@ -52,21 +52,54 @@ function section(title: string, data: Record<string, unknown> | undefined): stri
   return ["", `### ${title}`, ...table, ...blocks];
 }
 
+interface Finding {
+  file: string;
+  line: number;
+  rule: string;
+  level: string;
+  why: string;
+  fix: string;
+}
+
+/** A migration lint's blocking and allowed findings, each with why and the safe alternative. */
+function findingsTable(migration: Record<string, unknown> | undefined): string[] {
+  const lint = migration?.lint as { findings?: unknown } | undefined;
+  const findings = Array.isArray(lint?.findings) ? (lint.findings as Finding[]) : [];
+  const shown = findings.filter((f) => f.level !== "warning");
+  if (shown.length === 0) return [];
+  return [
+    "",
+    "### Migration lint findings",
+    "",
+    "| Where | Rule | Verdict | Why | Safe alternative |",
+    "|---|---|---|---|---|",
+    ...shown.map(
+      (f) =>
+        `| \`${f.file}:${f.line}\` | ${cell(f.rule)} | ${f.level === "error" ? "unsafe" : "allowed (post-deploy)"} | ${cell(f.why)} | ${cell(f.fix)} |`,
+    ),
+  ];
+}
+
 export function reportToMarkdown(report: Report): string {
   const lines = [
-    `## Shipyard ${report.command} · ${report.environment} · ${outcomeLabel[report.outcome]}`,
+    `## Shipyard ${report.command}${report.environment ? ` · ${report.environment}` : ""} · ${outcomeLabel[report.outcome]}`,
     "",
     "| | |",
     "|---|---|",
-    `| Service | ${code(`${report.cluster}/${report.service}`)} |`,
+    `| Service | ${code(report.cluster && report.service ? `${report.cluster}/${report.service}` : null)} |`,
     `| Image | ${code(report.image)} |`,
     `| Release | ${code(report.release)} |`,
     `| Task definition | ${code(report.taskDefinition)} |`,
     `| Previous task definition | ${code(report.previousTaskDefinition)} |`,
     `| Duration | ${report.timings.totalSeconds}s |`,
     `| Exit code | ${report.exitCode} |`,
+    `| Checks | ECS ${report.checks.ecs} · smoke ${report.checks.smoke} · gate ${report.checks.gate} |`,
   ];
-  if (report.reason) lines.push("", `**Why:** ${report.reason}`);
+  if (report.command === "deploy" && report.outcome === "succeeded") {
+    lines.push("", `**Verified by:** ${verifiedBy(report.checks)}`);
+  }
+  if (report.reason) lines.push("", `**Why:** ${cell(report.reason)}`);
+  for (const warning of report.warnings ?? []) lines.push("", `**Warning:** ${cell(warning)}`);
   if (report.nextSteps && report.nextSteps.length > 0) {
     lines.push("", "**Next steps:**", "", "```sh", ...report.nextSteps, "```");
   }
@@ -74,6 +107,7 @@ export function reportToMarkdown(report: Report): string {
     lines.push("", "### Phases", "", "| Phase | Seconds |", "|---|---|");
     for (const phase of report.timings.phases) lines.push(`| ${cell(phase.name)} | ${phase.seconds} |`);
   }
+  lines.push(...findingsTable(report.migration));
   lines.push(...section("Migration", report.migration));
   lines.push(...section("Verification", report.verification));
   lines.push(...section("Details", report.details));

@@ -1,15 +1,62 @@
 /**
- * Where a report goes: JSON on stdout with --json (the machine contract), a short human summary on
- * stderr always, and Markdown appended to $GITHUB_STEP_SUMMARY when GitHub Actions sets it.
+ * The one way out of the process. Progress lines go to stderr, the JSON report to stdout, the
+ * Markdown summary to $GITHUB_STEP_SUMMARY when the runner has one — and every one of them passes the
+ * same scrubber first. The faces only provide the channels.
  */
-import { appendFile } from "node:fs/promises";
+import { EXIT_CODE_MEANINGS, exitMeaning } from "../errors.js";
 import { reportToMarkdown } from "./markdown.js";
-import type { Report } from "./report.js";
+import type { Progress } from "./progress.js";
+import { type Report, verifiedBy } from "./report.js";
+import type { Scrubber } from "./scrub.js";
 
-export interface ReportIO {
+export interface Channels {
+  /** Machine output (the JSON report). */
   stdout(text: string): void;
+  /** Human output (progress, the summary). */
   stderr(text: string): void;
-  env: NodeJS.ProcessEnv;
+  /** Appends Markdown to the CI step summary, when there is one. */
+  appendSummary?(markdown: string): Promise<void>;
+}
+
+export class Output implements Progress {
+  constructor(
+    private readonly channels: Channels,
+    readonly scrubber: Scrubber,
+  ) {}
+
+  info(message: string): void {
+    this.channels.stderr(this.scrubber.scrub(message));
+  }
+
+  warn(message: string): void {
+    this.channels.stderr(this.scrubber.scrub(`warning: ${message}`));
+  }
+
+  step(message: string): void {
+    this.channels.stderr(this.scrubber.scrub(`  … ${message}`));
+  }
+
+  /** Exactly one JSON document on stdout. */
+  json(value: unknown): void {
+    this.channels.stdout(this.scrubber.scrub(JSON.stringify(value, null, 2)));
+  }
+
+  /** Prints the report everywhere it belongs and returns its exit code. */
+  async emit(report: Report, options: { json: boolean }): Promise<number> {
+    for (const line of humanSummary(report)) this.info(line);
+    if (options.json) this.json(report);
+    if (this.channels.appendSummary) {
+      try {
+        await this.channels.appendSummary(this.scrubber.scrub(reportToMarkdown(report)));
+      } catch (error) {
+        // The summary is a courtesy: never turn a good deploy into a failed job over it.
+        this.warn(
+          `could not write $GITHUB_STEP_SUMMARY (${(error as Error).message}); the report above is complete.`,
+        );
+      }
+    }
+    return report.exitCode;
+  }
 }
 
 const verdict: Record<Report["outcome"], string> = {
@@ -19,15 +66,22 @@ const verdict: Record<Report["outcome"], string> = {
   planned: "planned (nothing was changed)",
 };
 
+/** The short human version of a report, for stderr and the Dagger error message. */
 export function humanSummary(report: Report): string[] {
+  const where = report.environment ? ` ${report.environment}` : "";
   const lines = [
-    `shipyard ${report.command} ${report.environment}: ${verdict[report.outcome]} (exit ${report.exitCode}, ${report.timings.totalSeconds}s)`,
-    `  service:  ${report.cluster}/${report.service}`,
+    `shipyard ${report.command}${where}: ${verdict[report.outcome]} (exit ${report.exitCode}: ${exitMeaning(report.exitCode, report.command)}; ${report.timings.totalSeconds}s)`,
   ];
+  if (report.cluster && report.service) lines.push(`  service:  ${report.cluster}/${report.service}`);
   if (report.image) lines.push(`  image:    ${report.image}`);
+  if (report.release) lines.push(`  release:  ${report.release}`);
   if (report.taskDefinition) lines.push(`  revision: ${report.taskDefinition}`);
   if (report.previousTaskDefinition) lines.push(`  previous: ${report.previousTaskDefinition}`);
+  if (report.command === "deploy" && report.outcome === "succeeded") {
+    lines.push(`  verified: ${verifiedBy(report.checks)}`);
+  }
   if (report.reason) lines.push(`  why:      ${report.reason}`);
+  for (const warning of report.warnings ?? []) lines.push(`  warning:  ${warning}`);
   if (report.nextSteps && report.nextSteps.length > 0) {
     lines.push("  next:");
     for (const step of report.nextSteps) lines.push(`    ${step}`);
@@ -35,20 +89,9 @@ export function humanSummary(report: Report): string[] {
   return lines;
 }
 
-/** Prints the report everywhere it belongs and returns its exit code. */
-export async function emitReport(report: Report, io: ReportIO, options: { json: boolean }): Promise<number> {
-  for (const line of humanSummary(report)) io.stderr(line);
-  if (options.json) io.stdout(JSON.stringify(report, null, 2));
-  const summaryFile = io.env.GITHUB_STEP_SUMMARY;
-  if (summaryFile) {
-    try {
-      await appendFile(summaryFile, reportToMarkdown(report));
-    } catch (error) {
-      // The summary is a courtesy: never turn a good deploy into a failed job over it.
-      io.stderr(
-        `warning: could not write $GITHUB_STEP_SUMMARY (${(error as Error).message}); the report above is complete.`,
-      );
-    }
-  }
-  return report.exitCode;
+/** The exit-code table, for usage texts. */
+export function exitCodeTable(): string {
+  return Object.entries(EXIT_CODE_MEANINGS)
+    .map(([code, meaning]) => `  ${code}  ${meaning}`)
+    .join("\n");
 }

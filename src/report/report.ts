@@ -1,12 +1,38 @@
 /**
- * The report every command produces: printed as JSON with --json (stdout), as Markdown into
- * $GITHUB_STEP_SUMMARY, and as the return value of the Dagger functions. Its shape is a contract
- * (DESIGN.md): `outcome`, `environment`, `cluster`, `service`, `image`, `taskDefinition`,
- * `previousTaskDefinition`, `reason` when not succeeded, and timings are always there.
+ * The report every command produces, and the one builder that makes it. It is printed as JSON with
+ * --json (stdout), as a short summary on stderr, as Markdown into $GITHUB_STEP_SUMMARY, and it is the
+ * return value of the Dagger functions. Its shape is a contract: `command`, `outcome`, `exitCode`,
+ * `environment`, `cluster`, `service`, `image`, `release`, `taskDefinition`,
+ * `previousTaskDefinition`, `checks` and `timings` are always there (null when unknown), `reason`
+ * whenever it did not succeed.
  */
-import type { ExitCode } from "../errors.js";
+import type { Clock } from "../clock.js";
+import { ExitCode } from "../errors.js";
+import { seconds } from "./progress.js";
 
 export type Outcome = "succeeded" | "rolled_back" | "failed" | "planned";
+
+export type CommandName =
+  | "deploy"
+  | "rollback"
+  | "plan"
+  | "status"
+  | "verify"
+  | "migrate"
+  | "migrate-lint"
+  | "schema";
+
+/** What a verification did: the summary says "ECS only" when smoke and gate did not run. */
+export type CheckStatus = "passed" | "failed" | "inconclusive" | "not-configured" | "not-run";
+
+export interface Checks {
+  /** Our ECS deployment reached COMPLETED with our revision running. */
+  ecs: CheckStatus;
+  /** The health URL answered as configured. */
+  smoke: CheckStatus;
+  /** The Sentry error-rate gate. */
+  gate: CheckStatus;
+}
 
 export interface PhaseTiming {
   name: string;
@@ -21,13 +47,15 @@ export interface Timings {
   phases: PhaseTiming[];
 }
 
+export type Section = Record<string, unknown>;
+
 export interface Report {
-  command: "deploy" | "rollback" | "plan" | "status" | "verify" | "migrate";
+  command: CommandName;
   outcome: Outcome;
   exitCode: ExitCode;
-  environment: string;
-  cluster: string;
-  service: string;
+  environment: string | null;
+  cluster: string | null;
+  service: string | null;
   /** The image reference deployed (with digest), or the one running for status/rollback. */
   image: string | null;
   release: string | null;
@@ -35,17 +63,162 @@ export interface Report {
   taskDefinition: string | null;
   /** ARN the service would return to on rollback. */
   previousTaskDefinition: string | null;
-  /** Why it did not succeed: what happened, in one sentence. */
+  checks: Checks;
+  /** Why it did not succeed, in one sentence. */
   reason?: string;
-  /** Exact commands a person should run next, when any. */
+  /** Exact commands a person should run next, runnable as printed from where the command ran. */
   nextSteps?: string[];
+  /** Things that did not stop the command but that a person should know. */
+  warnings?: string[];
   timings: Timings;
   /** ECS service events seen while waiting, oldest first. */
   events?: Array<{ at: string; message: string }>;
-  /** Filled by the migration step (see src/migrations). */
-  migration?: Record<string, unknown>;
-  /** Filled by the verification step (see src/verify). */
-  verification?: Record<string, unknown>;
-  /** Extra facts for a command (plan diff, status details). */
-  details?: Record<string, unknown>;
+  migration?: Section;
+  verification?: Section;
+  /** Facts particular to a command (plan diff, status details, restore method). */
+  details?: Section;
+}
+
+export interface ReportScope {
+  command: CommandName;
+  environment: string | null;
+  cluster: string | null;
+  service: string | null;
+}
+
+type Settable = Partial<
+  Pick<Report, "image" | "release" | "taskDefinition" | "previousTaskDefinition" | "events">
+>;
+
+const NOT_RUN: Checks = { ecs: "not-run", smoke: "not-run", gate: "not-run" };
+
+export class ReportBuilder {
+  private readonly startedAt: number;
+  private readonly phases: PhaseTiming[] = [];
+  private readonly fields: Settable = {};
+  private readonly checks: Checks = { ...NOT_RUN };
+  private readonly warnings: string[] = [];
+  private readonly sections: { migration?: Section; verification?: Section; details?: Section } = {};
+
+  constructor(
+    private scope: ReportScope,
+    private readonly clock: Clock,
+  ) {
+    this.startedAt = clock.now();
+  }
+
+  get command(): CommandName {
+    return this.scope.command;
+  }
+
+  /** Fills in where the command ran once the config is known. */
+  locate(scope: Omit<ReportScope, "command">): this {
+    this.scope = { ...this.scope, ...scope };
+    return this;
+  }
+
+  /** Runs `work` as a named phase; the phase is timed even when `work` throws. */
+  async phase<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const start = this.clock.now();
+    try {
+      return await work();
+    } finally {
+      this.phases.push({
+        name,
+        startedAt: new Date(start).toISOString(),
+        seconds: seconds(this.clock.now() - start),
+      });
+    }
+  }
+
+  set(fields: Settable): this {
+    Object.assign(this.fields, fields);
+    return this;
+  }
+
+  check(name: keyof Checks, status: CheckStatus): this {
+    this.checks[name] = status;
+    return this;
+  }
+
+  warn(warning: string): this {
+    if (!this.warnings.includes(warning)) this.warnings.push(warning);
+    return this;
+  }
+
+  /** Merges data into a section of the report. */
+  section(key: "migration" | "verification" | "details", data: Section | undefined): this {
+    if (data) this.sections[key] = { ...this.sections[key], ...data };
+    return this;
+  }
+
+  /** Appends one entry to a list in the details section (e.g. the steps a deploy ran). */
+  append(key: string, item: unknown): this {
+    const details = this.sections.details ?? {};
+    const list = Array.isArray(details[key]) ? (details[key] as unknown[]) : [];
+    this.sections.details = { ...details, [key]: [...list, item] };
+    return this;
+  }
+
+  finish(
+    outcome: Outcome,
+    exitCode: ExitCode,
+    ending: { reason?: string; nextSteps?: readonly string[] } = {},
+  ): Report {
+    const end = this.clock.now();
+    const report: Report = {
+      command: this.scope.command,
+      outcome,
+      exitCode,
+      environment: this.scope.environment,
+      cluster: this.scope.cluster,
+      service: this.scope.service,
+      image: this.fields.image ?? null,
+      release: this.fields.release ?? null,
+      taskDefinition: this.fields.taskDefinition ?? null,
+      previousTaskDefinition: this.fields.previousTaskDefinition ?? null,
+      checks: { ...this.checks },
+      timings: {
+        startedAt: new Date(this.startedAt).toISOString(),
+        finishedAt: new Date(end).toISOString(),
+        totalSeconds: seconds(end - this.startedAt),
+        phases: [...this.phases],
+      },
+    };
+    if (ending.reason) report.reason = ending.reason;
+    if (ending.nextSteps && ending.nextSteps.length > 0) report.nextSteps = [...ending.nextSteps];
+    if (this.warnings.length > 0) report.warnings = [...this.warnings];
+    if (this.fields.events && this.fields.events.length > 0) report.events = this.fields.events;
+    if (this.sections.migration) report.migration = this.sections.migration;
+    if (this.sections.verification) report.verification = this.sections.verification;
+    if (this.sections.details) report.details = this.sections.details;
+    return report;
+  }
+
+  succeeded(): Report {
+    return this.finish("succeeded", ExitCode.Success);
+  }
+
+  /** Refused before anything changed: exit 2. */
+  refused(reason: string, nextSteps: readonly string[] = []): Report {
+    return this.finish("failed", ExitCode.BadInput, { reason: withNothingChanged(reason), nextSteps });
+  }
+}
+
+function withNothingChanged(reason: string): string {
+  return /nothing (was|has been) changed|was not changed|nothing was run/i.test(reason)
+    ? reason
+    : `${reason.replace(/[.\s]+$/, "")}; nothing was changed`;
+}
+
+/** Which checks verified the release, in words: "ECS, smoke test and error-rate gate", "ECS only". */
+export function verifiedBy(checks: Checks): string {
+  const passed = [
+    checks.ecs === "passed" ? "ECS" : null,
+    checks.smoke === "passed" ? "smoke test" : null,
+    checks.gate === "passed" ? "error-rate gate" : null,
+  ].filter((name): name is string => name !== null);
+  if (passed.length === 0) return "nothing";
+  if (passed.length === 1) return `${passed[0]} only`;
+  return `${passed.slice(0, -1).join(", ")} and ${passed.at(-1)}`;
 }

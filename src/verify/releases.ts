@@ -6,9 +6,9 @@
  * to do and never fails a deploy.
  */
 import { execFile } from "node:child_process";
-import type { Progress } from "../progress.js";
+import type { Progress } from "../report/progress.js";
 
-export interface CliRun {
+export interface SentryCliRun {
   ok: boolean;
   stdout: string;
   /** First lines of stderr (or the spawn error), already scrubbed of the token. */
@@ -18,7 +18,7 @@ export interface CliRun {
 export type SentryCliRunner = (
   args: string[],
   options: { env: NodeJS.ProcessEnv; cwd: string; timeoutMs: number; signal?: AbortSignal },
-) => Promise<CliRun>;
+) => Promise<SentryCliRun>;
 
 export interface BookkeepingInput {
   org: string;
@@ -81,7 +81,7 @@ export const realSentryCli: SentryCliRunner = async (args, options) => {
   } catch (error) {
     return { ok: false, stdout: "", detail: `sentry-cli is not installed (${(error as Error).message})` };
   }
-  return new Promise<CliRun>((resolve) => {
+  return new Promise<SentryCliRun>((resolve) => {
     execFile(
       binary,
       args,

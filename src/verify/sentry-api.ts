@@ -148,13 +148,8 @@ export class SentryClient {
     return parseSessions(result.value, query.release);
   }
 
-  /** The seed's endpoint (project stats), for the comparison only. */
-  async projectStats(project: string): Promise<SentryResult<unknown>> {
-    const path = `/api/0/projects/${encodeURIComponent(this.connection.org)}/${encodeURIComponent(project)}/stats/`;
-    return this.getJson(path, "project stats");
-  }
-
-  private async getJson(path: string, what: string, deadline?: number): Promise<SentryResult<unknown>> {
+  /** A GET of the web API, retried once after a 429 when Retry-After fits before the deadline. */
+  async getJson(path: string, what: string, deadline?: number): Promise<SentryResult<unknown>> {
     const first = await this.getOnce(path, what);
     if (first.ok || first.problem.kind !== "rate-limited") return first;
     const wait = first.retryAfterMs;
@@ -291,8 +286,8 @@ export function classifyResponse(
 }
 
 /**
- * Sums the sessions endpoint's groups. Every status except "healthy" is a failed request: errored,
- * crashed, abnormal (and "unhandled" on newer servers).
+ * Sums the sessions endpoint's groups of `release`. Every status except "healthy" is a failed
+ * request: errored, crashed, abnormal (and "unhandled" on newer servers).
  */
 export function parseSessions(body: unknown, release: string): SentryResult<ReleaseHealth> {
   const groups = (body as { groups?: unknown } | null)?.groups;
@@ -305,6 +300,9 @@ export function parseSessions(body: unknown, release: string): SentryResult<Rele
   }
   const byStatus: Record<string, number> = {};
   for (const group of groups) {
+    // An answer grouped by release as well names each group's release: count only the one asked for.
+    const groupRelease = (group as { by?: Record<string, unknown> })?.by?.release;
+    if (groupRelease !== undefined && groupRelease !== release) continue;
     const status = (group as { by?: Record<string, unknown> })?.by?.["session.status"];
     const count = (group as { totals?: Record<string, unknown> })?.totals?.["sum(session)"];
     if (typeof status !== "string" || typeof count !== "number" || !Number.isFinite(count) || count < 0) {

@@ -7,8 +7,9 @@
  */
 import type { Clock, Random } from "../clock.js";
 import type { HealthCheckSettings } from "../config/schema.js";
-import type { Progress } from "../progress.js";
-import { formatSeconds } from "../progress.js";
+import type { Progress } from "../report/progress.js";
+import { formatSeconds } from "../report/progress.js";
+import type { Verdict } from "../report/verdict.js";
 import type { FetchLike } from "./sentry-api.js";
 
 export interface SmokeInput {
@@ -209,4 +210,34 @@ export async function runSmokeTest(input: SmokeInput): Promise<SmokeResult> {
     }
     await clock.sleep(delay, input.signal);
   }
+}
+
+/** The smoke test as a verdict (not configured: passes, saying so), its numbers in the section. */
+export async function smokeVerdict(
+  input: Omit<SmokeInput, "settings"> & { settings: HealthCheckSettings | undefined },
+): Promise<Verdict> {
+  const { settings } = input;
+  if (settings === undefined) {
+    return {
+      status: "passed",
+      notConfigured: true,
+      summary: "no healthCheck configured",
+      section: { smoke: { skipped: true } },
+    };
+  }
+  const result = await runSmokeTest({ ...input, settings });
+  const section = {
+    smoke: {
+      passed: result.passed,
+      url: settings.url,
+      summary: result.summary,
+      checks: result.checks,
+      failures: result.failures,
+      seconds: result.seconds,
+      attempts: result.attempts.slice(-5),
+    },
+  };
+  return result.passed
+    ? { status: "passed", summary: result.summary, section }
+    : { status: "failed", reason: result.summary, section };
 }

@@ -6,8 +6,8 @@
  */
 import type { Clock } from "../clock.js";
 import type { VerifySettings } from "../config/schema.js";
-import type { Progress } from "../progress.js";
-import { formatSeconds } from "../progress.js";
+import type { Progress } from "../report/progress.js";
+import { formatSeconds } from "../report/progress.js";
 import {
   addReading,
   addUnavailable,

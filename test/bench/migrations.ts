@@ -7,12 +7,13 @@ import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FakeClock } from "../../src/clock.js";
+import { Ecs } from "../../src/aws/ecs.js";
 import { lintMigrations } from "../../src/migrations/lint.js";
-import { runMigrationTask } from "../../src/migrations/run-task.js";
-import { RecordingProgress } from "../../src/progress.js";
-import { fastRetryEcsFactory } from "../ecs-sim/client.js";
-import { EcsSimulator } from "../ecs-sim/simulator.js";
+import { runMigrationTask } from "../../src/migrations/task.js";
+import { FakeClock } from "../support/clock.js";
+import { fastRetryEcsFactory } from "../support/ecs-sim/client.js";
+import { EcsSimulator } from "../support/ecs-sim/simulator.js";
+import { captureOutput } from "../support/world.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const corpus = join(root, "test", "migrations", "corpus");
@@ -36,7 +37,7 @@ async function lintFigures(rows: string[][]): Promise<void> {
     unsafe.findings.some((x) => x.file === f.path && x.level === "error"),
   );
   rows.push([
-    "Unsafe corpus files failed by migrate-lint (seed pipeline: no migration check at all)",
+    "Unsafe corpus files failed by migrate-lint (a typical AWS-CLI pipeline: no migration check at all)",
     `${caught.length}/${unsafe.files.length}`,
   ]);
   const safe = await lintMigrations({ appRoot: corpus, directory: "safe" });
@@ -88,7 +89,9 @@ async function lintFigures(rows: string[][]): Promise<void> {
 async function taskFigures(rows: string[][]): Promise<void> {
   const clock = new FakeClock();
   const sim = await EcsSimulator.start(clock, "eu-west-1");
-  const ecs = await fastRetryEcsFactory({ region: "eu-west-1", endpoint: sim.endpoint, maxAttempts: 3 });
+  const client = (maxAttempts: number) =>
+    fastRetryEcsFactory({ region: "eu-west-1", endpoint: sim.endpoint, maxAttempts });
+  const ecs = new Ecs({ mutations: await client(3), polls: await client(1) });
   try {
     const revision = sim.registerTaskDefinition({
       family: "web",
@@ -96,7 +99,8 @@ async function taskFigures(rows: string[][]): Promise<void> {
     });
     sim.createService({ taskDefinition: revision });
     sim.tasks.outcomes.push({ kind: "exit", code: 0, afterSeconds: 600 });
-    const progress = new RecordingProgress();
+    const captured = captureOutput();
+    const progress = captured.output;
     const started = performance.now();
     const result = await runMigrationTask({
       ecs,
@@ -114,10 +118,9 @@ async function taskFigures(rows: string[][]): Promise<void> {
     });
     rows.push([
       "10-minute migration task (simulated, poll 5 s): DescribeTasks calls / progress lines / wall time",
-      `${sim.callsTo("DescribeTasks").length} / ${progress.lines.length} / ${ms(performance.now() - started)} (${result.status})`,
+      `${sim.callsTo("DescribeTasks").length} / ${captured.lines.length} / ${ms(performance.now() - started)} (${result.status})`,
     ]);
   } finally {
-    ecs.destroy();
     await sim.stop();
   }
 }

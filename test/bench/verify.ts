@@ -16,12 +16,12 @@
  *    release), roll back when > 50. The Sentry API always answers here; the seed's fail-open on API
  *    errors is shown in test/verify/seed-vs-shipyard.test.ts.
  */
-import { FakeClock } from "../../src/clock.js";
 import { VerifySchema, type VerifySettings } from "../../src/config/schema.js";
-import { RecordingProgress } from "../../src/progress.js";
 import type { HealthSample } from "../../src/verify/gate.js";
 import type { SentryResult } from "../../src/verify/sentry-api.js";
 import { watchReleaseHealth } from "../../src/verify/watch.js";
+import { FakeClock } from "../support/clock.js";
+import { captureOutput } from "../support/world.js";
 
 export const TRAFFIC = [0.5, 1, 5, 20, 50, 200];
 export const FAILURE_RATES = [0, 0.005, 0.05, 0.5];
@@ -110,7 +110,7 @@ function trial(
   const seedRollback = previousErrorsThisHour + visibleNewErrors > SEED_THRESHOLD;
 
   const clock = new FakeClock(0);
-  const progress = new RecordingProgress();
+  const progress = captureOutput().output;
   const visible = (seconds: number): HealthSample => {
     const upTo = Math.max(0, Math.min(windowS + 1, Math.floor(seconds - INGESTION_DELAY_S)));
     let total = 0;

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it, vi } from "vitest";
 import { ShipyardError } from "../../src/errors.js";
-import type { Call, Chain, FakeEngine } from "./fake-engine.js";
+import type { Call, Chain, FakeEngine } from "../support/fake-engine.js";
 import {
   chainRunning,
   envOf,

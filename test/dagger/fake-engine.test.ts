@@ -1,7 +1,8 @@
 /** The fake engine's own contract: what the SDK must send for the recordings to mean anything. */
-import { connection, dag } from "@dagger.io/dagger";
+import { connection, dag, ExistsType } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
-import { FakeEngine, withFakeEngine } from "./fake-engine.js";
+import { FakeEngine, withFakeEngine } from "../support/fake-engine.js";
+import { existsOfType, fixture } from "./harness.js";
 
 describe("fake engine", () => {
   it("sees the SDK authenticate with the session token as HTTP Basic user", async () => {
@@ -42,5 +43,23 @@ describe("fake engine", () => {
     expect(engine.render(last.chain)).toBe(
       'container.from(address: "alpine").withExec(args: ["echo", "hi"]).withExec(args: ["echo", "again"]).stdout',
     );
+  });
+
+  it("answers exists(expectedType:) on host directories by type, as the engine does (with the harness responder)", async () => {
+    const seen: boolean[] = [];
+    await withFakeEngine({ responders: [existsOfType] }, async () => {
+      const dir = dag.host().directory(fixture("deployable"));
+      const directory = { expectedType: ExistsType.DirectoryType };
+      const file = { expectedType: ExistsType.RegularType };
+      seen.push(
+        await dir.exists("shipyard.json", directory),
+        await dir.exists("shipyard.json", file),
+        await dir.exists("migrations", directory),
+        await dir.exists("migrations", file),
+        await dir.exists("missing.json", file),
+        await dir.exists("shipyard.json"),
+      );
+    });
+    expect(seen).toEqual([false, true, true, false, false, true]);
   });
 });

@@ -2,16 +2,19 @@
  * Helpers shared by the fake-engine contract tests: build a Shipyard over a fixture directory, run one
  * function against a fresh fake engine and look at the container graphs it asked for.
  */
+import { existsSync, lstatSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { dag } from "@dagger.io/dagger";
+import { dag, type Secret } from "@dagger.io/dagger";
 import { Shipyard } from "../../src/index.js";
 import {
   type Call,
   type Chain,
   type FakeEngine,
   type FakeEngineOptions,
+  type Responder,
   withFakeEngine,
-} from "./fake-engine.js";
+} from "../support/fake-engine.js";
 
 export const SHA = "3f2c9a1b7d4e5f60718293a4b5c6d7e8f9012345";
 
@@ -31,7 +34,17 @@ export interface ShipyardArgs {
   postgresImage?: string;
   commit?: string;
   sourceUrl?: string;
+  /**
+   * Secret URIs for the credential arguments of the constructor (e.g. "env://AWS_ACCESS_KEY_ID"), made
+   * into Secrets with dag.secret() inside the engine session, as `--aws-access-key-id=env://...` would.
+   */
+  awsAccessKeyId?: string;
+  awsSecretAccessKey?: string;
+  awsSessionToken?: string;
+  sentryAuthToken?: string;
 }
+
+const secret = (uri: string | undefined): Secret | undefined => (uri ? dag.secret(uri) : undefined);
 
 /** The constructor exactly as the engine calls it: every argument present, defaults filled in. */
 export function shipyardFor(args: ShipyardArgs = {}): Shipyard {
@@ -43,6 +56,10 @@ export function shipyardFor(args: ShipyardArgs = {}): Shipyard {
     args.postgresImage ?? "postgres:16",
     args.commit ?? "",
     args.sourceUrl ?? "",
+    secret(args.awsAccessKeyId),
+    secret(args.awsSecretAccessKey),
+    secret(args.awsSessionToken),
+    secret(args.sentryAuthToken),
   );
 }
 
@@ -52,6 +69,40 @@ export interface Outcome<T> {
   error?: Error;
 }
 
+/** host.directory(/x).directory(y).file(z) → /x/y/z; undefined for anything not rooted on the host. */
+function hostPath(chain: Chain): string | undefined {
+  const [host, root, ...rest] = chain;
+  if (host?.field !== "host" || root?.field !== "directory") return undefined;
+  let path = String(root.args["path"]);
+  for (const call of rest) {
+    if (call.field !== "directory" && call.field !== "file") return undefined;
+    path = join(path, String(call.args["path"]));
+  }
+  return path;
+}
+
+/**
+ * `exists(path:, expectedType:)` on a host directory, as the engine answers it: true only when the
+ * path exists AND is of that type (the fake engine's default answer ignores the type). The Dagger
+ * face asks "is it a directory?" before reading shipyard.json.
+ */
+export const existsOfType: Responder = (chain) => {
+  const leaf = chain.at(-1);
+  const expected = leaf?.args["expectedType"];
+  if (leaf?.field !== "exists" || typeof expected !== "string") return undefined;
+  const dir = hostPath(chain.slice(0, -1));
+  if (dir === undefined) return undefined;
+  const path = join(dir, String(leaf.args["path"]));
+  if (!existsSync(path)) return { value: false };
+  const stat = lstatSync(path);
+  const is: Record<string, boolean> = {
+    DIRECTORY_TYPE: stat.isDirectory(),
+    REGULAR_TYPE: stat.isFile(),
+    SYMLINK_TYPE: stat.isSymbolicLink(),
+  };
+  return { value: is[expected] ?? false };
+};
+
 /** Runs `call` on a Shipyard inside a fresh fake engine and captures its result or error. */
 export async function runOn<T>(
   args: ShipyardArgs,
@@ -59,13 +110,22 @@ export async function runOn<T>(
   options: FakeEngineOptions = {},
 ): Promise<Outcome<T>> {
   const outcome: Partial<Outcome<T>> = {};
-  outcome.engine = await withFakeEngine(options, async () => {
-    try {
-      outcome.result = await call(shipyardFor(args));
-    } catch (error) {
-      outcome.error = error as Error;
-    }
-  });
+  const engineOptions = { ...options, responders: [...(options.responders ?? []), existsOfType] };
+  // The module runtime in a real engine never sees the host's database (the test runner sets
+  // DATABASE_URL for the PostgreSQL suites; its password would rightly be scrubbed everywhere).
+  const databaseUrl = process.env.DATABASE_URL;
+  delete process.env.DATABASE_URL;
+  try {
+    outcome.engine = await withFakeEngine(engineOptions, async () => {
+      try {
+        outcome.result = await call(shipyardFor(args));
+      } catch (error) {
+        outcome.error = error as Error;
+      }
+    });
+  } finally {
+    if (databaseUrl !== undefined) process.env.DATABASE_URL = databaseUrl;
+  }
   return outcome as Outcome<T>;
 }
 

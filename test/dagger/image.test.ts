@@ -4,7 +4,7 @@
  */
 import { dag } from "@dagger.io/dagger";
 import { describe, expect, it } from "vitest";
-import type { Chain, FakeEngine } from "./fake-engine.js";
+import type { Chain, FakeEngine } from "../support/fake-engine.js";
 import { REPOSITORY_ROOT, runOn, SHA } from "./harness.js";
 
 const TOKEN = "ghp_plaintextRegistryToken1234567890";

@@ -1,10 +1,11 @@
 /** Unit tests of the pure parts of the pipeline: settings, package.json reading, failure messages. */
 import { describe, expect, it } from "vitest";
+import { explainFailure, surfaced, tail } from "../../src/dagger/failure.js";
+import { publishReferences, registryHost } from "../../src/dagger/image.js";
+import { parseManifest, requireScripts } from "../../src/dagger/manifest.js";
+import { normalizeAppPath, releaseName, validateSettings } from "../../src/dagger/settings.js";
 import { InputError, type ShipyardError } from "../../src/errors.js";
-import { explainFailure, shellQuote, surfaced, tail } from "../../src/pipeline/failure.js";
-import { publishReferences, registryHost } from "../../src/pipeline/image.js";
-import { parseManifest, requireScripts } from "../../src/pipeline/manifest.js";
-import { normalizeAppPath, releaseName, validateSettings } from "../../src/pipeline/settings.js";
+import { shellQuote } from "../../src/report/shell.js";
 
 const valid = {
   app: ".",

@@ -25,14 +25,6 @@ function typescriptFiles(dir: string): string[] {
   });
 }
 
-/** The environment and AWS credentials every deploy-side function takes first. */
-const AWS = {
-  env: undefined,
-  awsAccessKeyId: undefined,
-  awsSecretAccessKey: undefined,
-  awsSessionToken: undefined,
-};
-
 /** Every function the module exposes: its @check marking, cache policy and arguments with defaults. */
 const EXPECTED: Record<string, { check: boolean; cache?: string; args: Record<string, unknown> }> = {
   lint: { check: true, args: {} },
@@ -46,36 +38,31 @@ const EXPECTED: Record<string, { check: boolean; cache?: string; args: Record<st
   },
   dev: { check: false, args: {} },
   migrateLint: { check: true, args: {} },
-  plan: { check: false, cache: "never", args: { ...AWS, image: "" } },
+  plan: { check: false, cache: "never", args: { env: undefined, image: "", release: "" } },
   deploy: {
     check: false,
     cache: "never",
     args: {
-      ...AWS,
+      env: undefined,
       image: "",
       release: "",
       registryUsername: "",
       registryPassword: undefined,
-      sentryAuthToken: undefined,
       skipRequires: false,
     },
   },
-  rollback: { check: false, cache: "never", args: { ...AWS, to: "" } },
-  status: { check: false, cache: "never", args: AWS },
-  migrate: { check: false, cache: "never", args: { ...AWS, taskDefinition: "" } },
+  rollback: { check: false, cache: "never", args: { env: undefined, to: "" } },
+  status: { check: false, cache: "never", args: { env: undefined } },
+  migrate: { check: false, cache: "never", args: { env: undefined, taskDefinition: "" } },
   verify: {
     check: false,
     cache: "never",
     args: {
       env: undefined,
-      sentryAuthToken: undefined,
-      awsAccessKeyId: undefined,
-      awsSecretAccessKey: undefined,
-      awsSessionToken: undefined,
       release: "",
       previousRelease: "",
       noBaseline: false,
-      sinceSeconds: 0,
+      since: "",
       watch: false,
     },
   },
@@ -111,6 +98,10 @@ describe("registration", () => {
       "postgresImage",
       "commit",
       "sourceUrl",
+      "awsAccessKeyId",
+      "awsSecretAccessKey",
+      "awsSessionToken",
+      "sentryAuthToken",
     ]);
     expect(args["source"]!.type).toEqual({ kind: "OBJECT_KIND", name: "Directory" });
     expect(args["source"]!.defaultPath).toBe("/");
@@ -127,7 +118,17 @@ describe("registration", () => {
       postgresImage: "postgres:16",
       commit: "",
       sourceUrl: "",
+      awsAccessKeyId: undefined,
+      awsSecretAccessKey: undefined,
+      awsSessionToken: undefined,
+      sentryAuthToken: undefined,
     });
+    // The credentials are given once, to the module, and only the functions that reach AWS or Sentry
+    // read them: checks and builds must run without any.
+    for (const name of ["awsAccessKeyId", "awsSecretAccessKey", "awsSessionToken", "sentryAuthToken"]) {
+      expect(args[name]!.type, name).toEqual({ kind: "OBJECT_KIND", name: "Secret" });
+      expect(args[name]!.isOptional, name).toBe(true);
+    }
     for (const arg of Object.values(args)) expect(arg.description, arg.name).not.toBe("");
   });
 
@@ -166,13 +167,28 @@ describe("registration", () => {
   });
 
   it("takes registry and cloud credentials only as Secrets", () => {
-    for (const fn of Object.values(module.objects["Shipyard"]!.methods)) {
+    const shipyard = module.objects["Shipyard"]!;
+    const owners = [
+      { name: "constructor", arguments: shipyard._constructor!.arguments },
+      ...Object.values(shipyard.methods),
+    ];
+    const credentials: string[] = [];
+    for (const fn of owners) {
       for (const arg of Object.values(fn.arguments)) {
         if (/password|token|secret|key/i.test(arg.name)) {
+          credentials.push(`${fn.name} --${arg.name}`);
           expect(arg.type, `${fn.name} --${arg.name}`).toEqual({ kind: "OBJECT_KIND", name: "Secret" });
         }
       }
     }
+    expect(credentials.sort()).toEqual([
+      "constructor --awsAccessKeyId",
+      "constructor --awsSecretAccessKey",
+      "constructor --awsSessionToken",
+      "constructor --sentryAuthToken",
+      "deploy --registryPassword",
+      "publish --password",
+    ]);
   });
 
   it("returns what each function promises", () => {

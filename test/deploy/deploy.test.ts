@@ -1,23 +1,23 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { runDeploy } from "../../src/deploy/commands.js";
-import type { DeployStep, StepVerdict } from "../../src/deploy/steps.js";
+import type { DeployStep } from "../../src/deploy/steps.js";
 import { InputError } from "../../src/errors.js";
-import { configText, digest, type Harness, NEW_IMAGE, OLD_IMAGE, startHarness } from "./harness.js";
+import type { Verdict } from "../../src/report/verdict.js";
+import { configText, digest, NEW_IMAGE, OLD_IMAGE, startWorld, type World } from "../support/world.js";
 
-let h: Harness;
+let h: World;
 afterEach(async () => {
-  await h?.sim.stop();
+  await h?.stop();
 });
 
 function step(
   name: string,
-  reportKey: "migration" | "verification",
-  verdict: StepVerdict,
+  section: "migration" | "verification",
+  verdict: Verdict,
   log: string[] = [],
 ): DeployStep {
   return {
     name,
-    reportKey,
+    section,
     run: async (ctx) => {
       log.push(`${name}:run:${ctx.taskDefinitionArn.split("/").at(-1)}:${ctx.previousRelease}`);
       return verdict;
@@ -28,12 +28,12 @@ function step(
   };
 }
 
-const serviceTaskDefinition = (h: Harness) => h.sim.describe().taskDefinition;
+const serviceTaskDefinition = (h: World) => h.sim.describe().taskDefinition;
 
 describe("deploy: rollouts", () => {
   it("rolls out a healthy release, waits on our deployment and records last-good", async () => {
-    h = await startHarness();
-    const report = await runDeploy(h.input(), h.deps());
+    h = await startWorld();
+    const report = await h.deploy();
     expect(report.outcome).toBe("succeeded");
     expect(report.exitCode).toBe(0);
     expect(report.taskDefinition).toMatch(/task-definition\/web:2$/);
@@ -64,19 +64,19 @@ describe("deploy: rollouts", () => {
     expect(report.timings.phases.find((p) => p.name === "rollout")!.seconds).toBe(20);
     expect(report.events?.map((e) => e.message)).toContain("(service web) has reached a steady state.");
     expect(
-      h.progress.lines.some((l) => l.includes("[20s] ECS: (service web) has reached a steady state.")),
+      h.captured.lines.some((l) => l.includes("[20s] ECS: (service web) has reached a steady state.")),
     ).toBe(true);
   });
 
   it("passes the configured percentages, circuit breaker and CloudWatch alarms to UpdateService", async () => {
-    h = await startHarness();
+    h = await startWorld();
     const config = configText({
       maximumPercent: 150,
       minimumHealthyPercent: 50,
       circuitBreaker: { enable: true, rollback: false },
       alarms: { names: ["web-5xx", "web-latency"], rollback: true },
     });
-    await runDeploy(h.input({ configText: config }), h.deps());
+    await h.setConfig(config).deploy();
     expect(h.sim.callsTo("UpdateService")[0]!.input.deploymentConfiguration).toEqual({
       maximumPercent: 150,
       minimumHealthyPercent: 50,
@@ -87,22 +87,28 @@ describe("deploy: rollouts", () => {
   });
 
   it("polls with exactly one DescribeServices per poll interval", async () => {
-    h = await startHarness();
+    h = await startWorld();
     h.sim.timing = { startSeconds: 5, healthySeconds: 60, failAfterSeconds: 30 };
-    await runDeploy(h.input(), h.deps());
+    await h.deploy();
     const calls = h.sim.operations();
     const afterUpdate = calls.slice(calls.indexOf("UpdateService"));
     // 60 s rollout / 5 s interval = 13 polls (t=0..60), plus one read to tag the service.
     expect(afterUpdate.filter((op) => op === "DescribeServices")).toHaveLength(14);
-    const polls = h.sim.callsTo("DescribeServices").map((c) => c.atMs);
-    const gaps = polls.slice(2, -1).map((t, i) => t - polls[i + 1]!);
+    const update = h.sim.calls.findIndex((c) => c.operation === "UpdateService");
+    // The polls of the rollout (the last read tags the service afterwards).
+    const polls = h.sim.calls
+      .slice(update)
+      .filter((c) => c.operation === "DescribeServices")
+      .map((c) => c.atMs)
+      .slice(0, -1);
+    const gaps = polls.slice(1).map((t, i) => t - polls[i]!);
     expect(new Set(gaps)).toEqual(new Set([5000]));
   });
 
   it("treats a circuit-breaker rollback as a failure and waits until ECS is back on the previous revision", async () => {
-    h = await startHarness();
+    h = await startWorld();
     h.sim.behaviours.set(NEW_IMAGE, "failing");
-    const report = await runDeploy(h.input(), h.deps());
+    const report = await h.deploy();
     expect(report.outcome).toBe("rolled_back");
     expect(report.exitCode).toBe(1);
     expect(report.reason).toMatch(/circuit breaker: tasks failed to start/);
@@ -114,9 +120,9 @@ describe("deploy: rollouts", () => {
   });
 
   it("stops a stuck deployment at the timeout with StopServiceDeployment(ROLLBACK)", async () => {
-    h = await startHarness();
+    h = await startWorld();
     h.sim.behaviours.set(NEW_IMAGE, "stuck");
-    const report = await runDeploy(h.input({ configText: configText({ timeoutSeconds: 60 }) }), h.deps());
+    const report = await h.setConfig(configText({ timeoutSeconds: 60 })).deploy();
     expect(report.outcome).toBe("rolled_back");
     expect(report.exitCode).toBe(1);
     expect(report.reason).toMatch(/did not finish within 1m00s/);
@@ -126,33 +132,33 @@ describe("deploy: rollouts", () => {
   });
 
   it("falls back to UpdateService when ECS refuses StopServiceDeployment", async () => {
-    h = await startHarness();
+    h = await startWorld();
     h.sim.behaviours.set(NEW_IMAGE, "stuck");
     h.sim.injectFault("StopServiceDeployment", "ConflictException", 400, 1);
-    const report = await runDeploy(h.input({ configText: configText({ timeoutSeconds: 30 }) }), h.deps());
+    const report = await h.setConfig(configText({ timeoutSeconds: 30 })).deploy();
     expect(report.outcome).toBe("rolled_back");
     expect(report.details?.restoredWith).toBe("UpdateService to the previous revision");
-    expect(h.progress.lines).toContain(
+    expect(h.captured.lines).toContain(
       "warning: StopServiceDeployment was refused (ConflictException); using UpdateService instead.",
     );
     expect(serviceTaskDefinition(h)).toBe(h.v1);
   });
 
   it("without the circuit breaker, a failing rollout times out and is stopped", async () => {
-    h = await startHarness();
+    h = await startWorld();
     h.sim.behaviours.set(NEW_IMAGE, "failing");
     const config = configText({ timeoutSeconds: 60, circuitBreaker: { enable: false, rollback: false } });
-    const report = await runDeploy(h.input({ configText: config }), h.deps());
+    const report = await h.setConfig(config).deploy();
     expect(report.exitCode).toBe(1);
     expect(h.sim.callsTo("StopServiceDeployment")).toHaveLength(1);
     expect(serviceTaskDefinition(h)).toBe(h.v1);
   });
 
   it("exits 3 with the exact commands when the rollback itself fails", async () => {
-    h = await startHarness();
+    h = await startWorld();
     h.sim.behaviours.set(NEW_IMAGE, "failing");
     h.sim.rollbackBehaviour = "failing";
-    const report = await runDeploy(h.input(), h.deps());
+    const report = await h.deploy();
     expect(report.outcome).toBe("failed");
     expect(report.exitCode).toBe(3);
     expect(report.reason).toMatch(/restoring web:1 was not confirmed/);
@@ -164,11 +170,11 @@ describe("deploy: rollouts", () => {
   });
 
   it("exits 3 when a stuck rollback times out", async () => {
-    h = await startHarness();
+    h = await startWorld();
     h.sim.behaviours.set(NEW_IMAGE, "stuck");
     h.sim.rollbackBehaviour = "stuck";
     const config = configText({ timeoutSeconds: 30, rollbackTimeoutSeconds: 30 });
-    const report = await runDeploy(h.input({ configText: config }), h.deps());
+    const report = await h.setConfig(config).deploy();
     expect(report.exitCode).toBe(3);
     expect(report.reason).toMatch(/rollback to web:1 did not finish within 30s/);
   });
@@ -176,30 +182,28 @@ describe("deploy: rollouts", () => {
 
 describe("deploy: faults and refusals", () => {
   it("retries throttling bursts and 5xx answers", async () => {
-    h = await startHarness();
+    h = await startWorld();
     h.sim.injectFault("DescribeServices", "ThrottlingException", 400, 3);
     h.sim.injectFault("RegisterTaskDefinition", "ThrottlingException", 400, 2);
     h.sim.injectFault("UpdateService", "ServerException", 500, 1);
-    const report = await runDeploy(h.input(), h.deps());
+    const report = await h.deploy();
     expect(report.outcome).toBe("succeeded");
     expect(h.sim.calls.filter((c) => c.fault).length).toBe(6);
     expect(h.sim.callsTo("UpdateService").filter((c) => !c.fault)).toHaveLength(1);
   });
 
   it("retries throttling with the production client settings (adaptive retry)", async () => {
-    h = await startHarness();
+    h = await startWorld();
     h.sim.injectFault("RegisterTaskDefinition", "ThrottlingException", 400, 1);
-    const deps = h.deps();
-    delete deps.ecsClientFactory;
-    const report = await runDeploy(h.input(), deps);
+    const report = await h.deploy({}, { ecsClientFactory: undefined });
     expect(report.outcome).toBe("succeeded");
     expect(h.sim.callsTo("RegisterTaskDefinition")).toHaveLength(2);
   });
 
   it("reports 'service not changed' when UpdateService fails for good", async () => {
-    h = await startHarness();
+    h = await startWorld();
     h.sim.injectFault("UpdateService", "AccessDeniedException", 400, 1);
-    const report = await runDeploy(h.input(), h.deps());
+    const report = await h.deploy();
     expect(report.exitCode).toBe(1);
     expect(report.reason).toMatch(
       /UpdateService failed \(AccessDeniedException.*the service was not changed/,
@@ -208,50 +212,50 @@ describe("deploy: faults and refusals", () => {
   });
 
   it("refuses a missing service with exit 2 before registering anything", async () => {
-    h = await startHarness();
+    h = await startWorld();
     const config = JSON.parse(configText());
     config.environments.staging.service = "api";
-    const report = await runDeploy(h.input({ configText: JSON.stringify(config) }), h.deps());
+    const report = await h.setConfig(JSON.stringify(config)).deploy();
     expect(report.exitCode).toBe(2);
     expect(report.reason).toMatch(/service "api" in cluster "main" was not found \(MISSING\)/);
     expect(h.sim.operations()).toEqual(["DescribeServices"]);
   });
 
   it("refuses a missing cluster with exit 2", async () => {
-    h = await startHarness();
+    h = await startWorld();
     const config = JSON.parse(configText());
     config.environments.staging.cluster = "nope";
-    const report = await runDeploy(h.input({ configText: JSON.stringify(config) }), h.deps());
+    const report = await h.setConfig(JSON.stringify(config)).deploy();
     expect(report.exitCode).toBe(2);
     expect(report.reason).toMatch(/cluster "nope" does not exist/);
   });
 
   it.each(["DRAINING", "INACTIVE"] as const)("refuses a %s service with exit 2", async (status) => {
-    h = await startHarness();
+    h = await startWorld();
     h.sim.createService({ service: "old", taskDefinition: h.v1, status });
     const config = JSON.parse(configText());
     config.environments.staging.service = "old";
-    const report = await runDeploy(h.input({ configText: JSON.stringify(config) }), h.deps());
+    const report = await h.setConfig(JSON.stringify(config)).deploy();
     expect(report.exitCode).toBe(2);
     expect(report.reason).toContain(`is ${status}, not ACTIVE`);
     expect(h.sim.operations()).toEqual(["DescribeServices"]);
   });
 
   it("refuses a service deployed by CodeDeploy", async () => {
-    h = await startHarness();
+    h = await startWorld();
     h.sim.createService({ service: "cd", taskDefinition: h.v1, controller: "CODE_DEPLOY" });
     const config = JSON.parse(configText());
     config.environments.staging.service = "cd";
-    const report = await runDeploy(h.input({ configText: JSON.stringify(config) }), h.deps());
+    const report = await h.setConfig(JSON.stringify(config)).deploy();
     expect(report.exitCode).toBe(2);
     expect(report.reason).toMatch(/uses the CODE_DEPLOY deployment controller/);
     expect(h.sim.operations()).toEqual(["DescribeServices"]);
   });
 
   it("ECS refusing the deployment settings is exit 2 with the service unchanged", async () => {
-    h = await startHarness();
+    h = await startWorld();
     h.sim.injectFault("UpdateService", "InvalidParameterException", 400, 1);
-    const report = await runDeploy(h.input({ configText: configText({ strategy: "blue-green" }) }), h.deps());
+    const report = await h.setConfig(configText({ strategy: "blue-green" })).deploy();
     expect(report.exitCode).toBe(2);
     expect(report.nextSteps).toEqual([
       "fix environments.staging.deployment in shipyard.json, then deploy again",
@@ -260,7 +264,7 @@ describe("deploy: faults and refusals", () => {
   });
 
   it("refuses while another deployment is in flight", async () => {
-    h = await startHarness();
+    h = await startWorld();
     h.sim.startDeployment(
       "main",
       "web",
@@ -270,7 +274,7 @@ describe("deploy: faults and refusals", () => {
       }),
       "stuck",
     );
-    const report = await runDeploy(h.input(), h.deps());
+    const report = await h.deploy();
     expect(report.exitCode).toBe(2);
     expect(report.reason).toMatch(/another deployment is in flight/);
     expect(report.nextSteps?.[0]).toContain("npx shipyard status --env staging");
@@ -280,15 +284,15 @@ describe("deploy: faults and refusals", () => {
 
 describe("deploy: steps", () => {
   it("a failed beforeUpdate step leaves the service untouched", async () => {
-    h = await startHarness();
+    h = await startWorld();
     const log: string[] = [];
     const migrate = step(
       "migrate",
       "migration",
-      { status: "failed", reason: "exit code 1", report: { exitCode: 1 } },
+      { status: "failed", reason: "exit code 1", section: { exitCode: 1 } },
       log,
     );
-    const report = await runDeploy(h.input(), h.deps({ beforeUpdate: [migrate], afterRollout: [] }));
+    const report = await h.deploy({}, { deploySteps: { beforeUpdate: [migrate], afterRollout: [] } });
     expect(report.outcome).toBe("failed");
     expect(report.exitCode).toBe(1);
     expect(report.reason).toBe("migrate failed: exit code 1; the service was not changed");
@@ -298,7 +302,7 @@ describe("deploy: steps", () => {
   });
 
   it("a failed verification restores the previous revision and tells the steps", async () => {
-    h = await startHarness();
+    h = await startWorld();
     const log: string[] = [];
     const steps = {
       beforeUpdate: [step("migrate", "migration", { status: "passed", summary: "ok" }, log)],
@@ -306,12 +310,12 @@ describe("deploy: steps", () => {
         step(
           "error-rate",
           "verification",
-          { status: "failed", reason: "errors 12% vs 1%", report: { errorRate: 0.12 } },
+          { status: "failed", reason: "errors 12% vs 1%", section: { errorRate: 0.12 } },
           log,
         ),
       ],
     };
-    const report = await runDeploy(h.input(), h.deps(steps));
+    const report = await h.deploy({}, { deploySteps: steps });
     expect(report.outcome).toBe("rolled_back");
     expect(report.exitCode).toBe(1);
     expect(report.verification).toEqual({ errorRate: 0.12 });
@@ -331,7 +335,7 @@ describe("deploy: steps", () => {
   ] as const)(
     "an inconclusive verification with onInconclusive=%s ends %s (exit %i)",
     async (policy, outcome, exitCode) => {
-      h = await startHarness();
+      h = await startWorld();
       const steps = {
         beforeUpdate: [],
         afterRollout: [
@@ -339,39 +343,39 @@ describe("deploy: steps", () => {
         ],
       };
       const config = configText({}, { verify: { onInconclusive: policy } });
-      const report = await runDeploy(h.input({ configText: config }), h.deps(steps));
+      const report = await h.setConfig(config).deploy({}, { deploySteps: steps });
       expect(report.outcome).toBe(outcome);
       expect(report.exitCode).toBe(exitCode);
       if (policy === "accept")
-        expect(report.details?.warning).toMatch(/inconclusive: Sentry unreachable \(accepted\)/);
+        expect(report.warnings?.[0]).toMatch(/inconclusive: Sentry unreachable \(accepted\)/);
       if (policy === "fail") expect(serviceTaskDefinition(h)).toBe(report.taskDefinition);
     },
   );
 
   it("a step that throws counts as failed", async () => {
-    h = await startHarness();
+    h = await startWorld();
     const broken: DeployStep = {
       name: "smoke",
-      reportKey: "verification",
+      section: "verification",
       run: async () => {
         throw new Error("boom");
       },
     };
-    const report = await runDeploy(h.input(), h.deps({ beforeUpdate: [], afterRollout: [broken] }));
+    const report = await h.deploy({}, { deploySteps: { beforeUpdate: [], afterRollout: [broken] } });
     expect(report.exitCode).toBe(1);
     expect(report.reason).toMatch(/smoke failed: it threw: boom/);
   });
 
   it("a step rejecting its own settings before UpdateService is bad input (exit 2), service untouched", async () => {
-    h = await startHarness();
+    h = await startWorld();
     const picky: DeployStep = {
       name: "migrations",
-      reportKey: "migration",
+      section: "migration",
       run: async () => {
         throw new InputError('unknown squawk rule "no-such-rule" in migrations.excludeRules');
       },
     };
-    const report = await runDeploy(h.input(), h.deps({ beforeUpdate: [picky], afterRollout: [] }));
+    const report = await h.deploy({}, { deploySteps: { beforeUpdate: [picky], afterRollout: [] } });
     expect(report.exitCode).toBe(2);
     expect(report.reason).toMatch(
       /migrations failed: unknown squawk rule "no-such-rule".*the service was not changed/,
@@ -382,14 +386,14 @@ describe("deploy: steps", () => {
 
 describe("deploy: interruption and moto-like endpoints", () => {
   it("SIGINT during the wait exits 3 with the commands to resume or roll back, leaving the service alone", async () => {
-    h = await startHarness();
+    h = await startWorld();
     h.sim.behaviours.set(NEW_IMAGE, "stuck");
     const start = h.clock.now();
     h.clock.onAdvance((now) => {
       if (now - start >= 15_000 && !h.controller.signal.aborted)
         h.controller.abort(new Error("received SIGINT"));
     });
-    const report = await runDeploy(h.input(), h.deps());
+    const report = await h.deploy();
     expect(report.exitCode).toBe(3);
     expect(report.reason).toMatch(
       /interrupted \(received SIGINT\) during the rollout of web:2 at .*rollout IN_PROGRESS; the rollout may still be running/,
@@ -400,18 +404,18 @@ describe("deploy: interruption and moto-like endpoints", () => {
   });
 
   it("judges by deployment and task counts when the endpoint omits rolloutState", async () => {
-    h = await startHarness();
+    h = await startWorld();
     h.sim.omitRolloutState = true;
-    const report = await runDeploy(h.input(), h.deps());
+    const report = await h.deploy();
     expect(report.outcome).toBe("succeeded");
     expect(report.timings.phases.find((p) => p.name === "rollout")!.seconds).toBe(20);
   });
 
   it("restores with UpdateService when the endpoint has no StopServiceDeployment", async () => {
-    h = await startHarness();
+    h = await startWorld();
     h.sim.omitRolloutState = true;
     h.sim.behaviours.set(NEW_IMAGE, "stuck");
-    const report = await runDeploy(h.input({ configText: configText({ timeoutSeconds: 30 }) }), h.deps());
+    const report = await h.setConfig(configText({ timeoutSeconds: 30 })).deploy();
     expect(report.outcome).toBe("rolled_back");
     expect(report.details?.restoredWith).toBe("UpdateService to the previous revision");
     expect(serviceTaskDefinition(h)).toBe(h.v1);
@@ -420,46 +424,43 @@ describe("deploy: interruption and moto-like endpoints", () => {
 
 describe("deploy: progress", () => {
   it("prints each ECS event once, never the ones from before, and a heartbeat while nothing changes", async () => {
-    h = await startHarness();
-    await runDeploy(h.input(), h.deps());
-    h.progress.lines.length = 0;
+    h = await startWorld();
+    await h.deploy();
+    h.captured.lines.length = 0;
     h.sim.behaviours.set(digest("b"), "stuck");
-    const report = await runDeploy(
-      h.input({ image: digest("b"), configText: configText({ timeoutSeconds: 65 }) }),
-      h.deps(),
-    );
-    const ecsLines = h.progress.lines.filter((l) => l.includes("ECS: "));
+    const report = await h.setConfig(configText({ timeoutSeconds: 65 })).deploy({ image: digest("b") });
+    const ecsLines = h.captured.lines.filter((l) => l.includes("ECS: "));
     expect(ecsLines.some((l) => l.includes("has reached a steady state"))).toBe(true); // the rollback's own
     expect(new Set(ecsLines).size).toBe(ecsLines.length);
     const firstDeployEvent = "(deployment ecs-svc/1000000000000000002) deployment completed.";
     expect(ecsLines.some((l) => l.includes(firstDeployEvent))).toBe(false);
     expect(report.events?.some((e) => e.message.includes(firstDeployEvent))).toBe(false);
-    const heartbeats = h.progress.lines.filter((l) => /rollout of web:3: .*\((30s|1m00s) elapsed/.test(l));
+    const heartbeats = h.captured.lines.filter((l) => /rollout of web:3: .*\((30s|1m00s) elapsed/.test(l));
     expect(heartbeats).toHaveLength(2);
   });
 });
 
 describe("deploy: before any change", () => {
   it("an unreadable service (e.g. denied credentials) is exit 2, nothing changed", async () => {
-    h = await startHarness();
+    h = await startWorld();
     h.sim.injectFault("DescribeServices", "AccessDeniedException", 400, 1);
-    const report = await runDeploy(h.input(), h.deps());
+    const report = await h.deploy();
     expect(report.exitCode).toBe(2);
-    expect(report.reason).toMatch(/ECS could not be read before the deploy \(AccessDeniedException/);
+    expect(report.reason).toMatch(/AWS refused deploy \(AccessDeniedException.*; nothing was changed/);
     expect(h.sim.operations()).toEqual(["DescribeServices"]);
   });
 
   it("an interruption during the migration step never reaches UpdateService", async () => {
-    h = await startHarness();
+    h = await startWorld();
     const slow: DeployStep = {
       name: "migrate",
-      reportKey: "migration",
+      section: "migration",
       run: async () => {
         h.controller.abort(new Error("received SIGTERM"));
         return { status: "passed", summary: "applied" };
       },
     };
-    const report = await runDeploy(h.input(), h.deps({ beforeUpdate: [slow], afterRollout: [] }));
+    const report = await h.deploy({}, { deploySteps: { beforeUpdate: [slow], afterRollout: [] } });
     expect(report.exitCode).toBe(1);
     expect(report.reason).toBe("interrupted before UpdateService; the service was not changed");
     expect(h.sim.operations()).not.toContain("UpdateService");
@@ -468,45 +469,45 @@ describe("deploy: before any change", () => {
 
 describe("deploy: losing sight of ECS", () => {
   it("exits 3 with the commands when ECS cannot be read during the wait", async () => {
-    h = await startHarness();
+    h = await startWorld();
     h.sim.onCall = (call) => {
       if (call.operation === "UpdateService")
         h.sim.injectFault("DescribeServices", "AccessDeniedException", 400, 3);
     };
-    const report = await runDeploy(h.input(), h.deps());
+    const report = await h.deploy();
     expect(report.exitCode).toBe(3);
     expect(report.reason).toMatch(
       /ECS could not be read: AccessDeniedException.*the rollout may still be running/,
     );
     expect(report.nextSteps).toContain(`npx shipyard rollback --env staging --to ${h.v1}`);
-    expect(h.progress.lines.filter((l) => l.startsWith("warning: reading the service failed"))).toHaveLength(
+    expect(h.captured.lines.filter((l) => l.startsWith("warning: reading the service failed"))).toHaveLength(
       3,
     );
   });
 
   it("a short read outage during the wait is ridden out", async () => {
-    h = await startHarness();
+    h = await startWorld();
     h.sim.onCall = (call) => {
       if (call.operation === "UpdateService")
         h.sim.injectFault("DescribeServices", "AccessDeniedException", 400, 2);
     };
-    const report = await runDeploy(h.input(), h.deps());
+    const report = await h.deploy();
     expect(report.outcome).toBe("succeeded");
   });
 });
 
 describe("deploy: interrupted verification", () => {
   it("Ctrl-C during verification does not start a rollback on the way out (exit 3, commands printed)", async () => {
-    h = await startHarness();
+    h = await startWorld();
     const watching: DeployStep = {
       name: "error-rate gate",
-      reportKey: "verification",
+      section: "verification",
       run: async () => {
         h.controller.abort(new Error("received SIGINT"));
         return { status: "inconclusive", reason: "interrupted" };
       },
     };
-    const report = await runDeploy(h.input(), h.deps({ beforeUpdate: [], afterRollout: [watching] }));
+    const report = await h.deploy({}, { deploySteps: { beforeUpdate: [], afterRollout: [watching] } });
     expect(report.exitCode).toBe(3);
     expect(report.reason).toMatch(/interrupted, so the previous revision was NOT restored$/);
     expect(h.sim.callsTo("UpdateService")).toHaveLength(1);

@@ -13,6 +13,7 @@ const report: Report = {
   release: "v2",
   taskDefinition: null,
   previousTaskDefinition: "arn:aws:ecs:eu-west-1:1:task-definition/web:1",
+  checks: { ecs: "not-run", smoke: "not-run", gate: "not-run" },
   timings: {
     startedAt: "2026-11-27T12:00:00.000Z",
     finishedAt: "2026-11-27T12:00:01.000Z",
@@ -43,7 +44,7 @@ describe("Markdown report", () => {
     expect(markdown).toContain("| Task definition | — |");
   });
 
-  it("lists next steps as shell commands and keeps the reason as written", () => {
+  it("lists next steps as shell commands and keeps the reason as written (pipes escaped, which Markdown renders as written)", () => {
     const failed: Report = {
       ...report,
       command: "deploy",
@@ -54,7 +55,7 @@ describe("Markdown report", () => {
       details: undefined,
     };
     const markdown = reportToMarkdown(failed);
-    expect(markdown).toContain("**Why:** a | b");
+    expect(markdown).toContain("**Why:** a \\| b");
     expect(markdown).toContain("```sh\nnpx shipyard status --env production\n```");
   });
 });

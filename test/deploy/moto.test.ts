@@ -12,10 +12,20 @@ import {
   RegisterTaskDefinitionCommand,
 } from "@aws-sdk/client-ecs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FakeClock } from "../../src/clock.js";
-import { runDeploy, runRollback, runStatus } from "../../src/deploy/commands.js";
-import { RecordingProgress } from "../../src/progress.js";
-import { configText, digest, NEW_IMAGE, OLD_IMAGE, TEMPLATE } from "./harness.js";
+import { cliInvocation } from "../../bin/runtime.js";
+import { loadCommand } from "../../src/commands/catalog.js";
+import { runCommand } from "../../src/commands/run.js";
+import type { Report } from "../../src/report/report.js";
+import { FakeClock } from "../support/clock.js";
+import {
+  captureOutput,
+  configText,
+  digest,
+  memoryFiles,
+  NEW_IMAGE,
+  OLD_IMAGE,
+  TEMPLATE,
+} from "../support/world.js";
 
 const credentials = { accessKeyId: "AKIAMOTOTEST", secretAccessKey: "moto-secret" };
 let moto: ChildProcess;
@@ -85,34 +95,40 @@ afterAll(() => {
   moto?.kill("SIGTERM");
 });
 
-function deps() {
-  return {
-    clock: new FakeClock(),
-    random: () => 0.5,
-    progress: new RecordingProgress(),
-    signal: new AbortController().signal,
-    env: {},
-  };
+/** Runs a command as the faces do, against moto: the real SDK client, a fake clock, the app in memory. */
+async function run(name: string, raw: Record<string, unknown>): Promise<Report> {
+  const command = await loadCommand(name);
+  if (!command) throw new Error(`no command ${name}`);
+  return runCommand(
+    command,
+    {
+      clock: new FakeClock(),
+      random: () => 0.5,
+      signal: new AbortController().signal,
+      env: { AWS_ENDPOINT_URL_ECS: endpoint },
+      output: captureOutput().output,
+      files: memoryFiles({ "shipyard.json": configText(), "task-def.json": TEMPLATE }),
+      invocation: cliInvocation(
+        { script: "/app/node_modules/.bin/shipyard", cwd: "/app" },
+        { env: "staging" },
+      ),
+      awsCredentials: async () => credentials,
+    },
+    { env: "staging", ...raw },
+  );
 }
 
-const input = () => ({
-  configText: configText(),
-  taskDefinitionText: TEMPLATE,
-  environmentName: "staging",
-  appRoot: "/tmp",
-  aws: { endpoint, ...credentials },
-  image: NEW_IMAGE,
-  release: "v2",
-});
+const deploy = (raw: Record<string, unknown> = {}) =>
+  run("deploy", { image: NEW_IMAGE, release: "v2", ...raw });
 
 describe("against moto's ECS server", () => {
   it("deploys, shows status and rolls back", async () => {
-    const deployed = await runDeploy(input(), deps());
+    const deployed = await deploy();
     expect(deployed.outcome).toBe("succeeded");
     expect(deployed.taskDefinition).toMatch(/task-definition\/web:2$/);
     expect(deployed.previousTaskDefinition).toMatch(/task-definition\/web:1$/);
 
-    const status = await runStatus(input(), deps());
+    const status = await run("status", {});
     expect(status).toMatchObject({
       outcome: "succeeded",
       taskDefinition: deployed.taskDefinition,
@@ -120,16 +136,16 @@ describe("against moto's ECS server", () => {
       release: "v2",
     });
 
-    const third = await runDeploy({ ...input(), image: digest("b"), release: "v3" }, deps());
+    const third = await deploy({ image: digest("b"), release: "v3" });
     expect(third.outcome).toBe("succeeded");
 
-    const back = await runRollback(input(), deps());
+    const back = await run("rollback", {});
     expect(back.outcome).toBe("succeeded");
     expect(back.taskDefinition).toBe(deployed.taskDefinition);
     expect(back.release).toBe("v2");
     expect(back.details?.chosenBecause).toBe("the revision before the last good one");
 
-    const after = await runStatus(input(), deps());
+    const after = await run("status", {});
     expect(after.taskDefinition).toBe(deployed.taskDefinition);
   }, 60_000);
 });

@@ -1,10 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { runDeploy } from "../../src/deploy/commands.js";
-import { configText, digest, type Harness, NEW_IMAGE, startHarness } from "./harness.js";
+import { configText, digest, NEW_IMAGE, startWorld, type World } from "../support/world.js";
 
-let h: Harness;
+let h: World;
 afterEach(async () => {
-  await h?.sim.stop();
+  await h?.stop();
 });
 
 /** staging (cluster main) and production (cluster prod), production requires staging. */
@@ -18,35 +17,29 @@ function twoEnvironments(): string {
   return JSON.stringify(config);
 }
 
-async function withProduction(): Promise<Harness> {
-  const harness = await startHarness();
-  harness.sim.createService({ cluster: "prod", service: "web", taskDefinition: harness.v1 });
-  return harness;
+async function withProduction(): Promise<World> {
+  const world = await startWorld({ config: twoEnvironments() });
+  world.sim.createService({ cluster: "prod", service: "web", taskDefinition: world.v1 });
+  return world;
 }
 
 describe("requires: production only gets what staging runs verified", () => {
   it("deploys to production the image staging verified", async () => {
     h = await withProduction();
-    const staging = await runDeploy(h.input({ configText: twoEnvironments() }), h.deps());
+    const staging = await h.deploy();
     expect(staging.outcome).toBe("succeeded");
-    const production = await runDeploy(
-      h.input({ configText: twoEnvironments(), environmentName: "production" }),
-      h.deps(),
-    );
+    const production = await h.deploy({ env: "production" });
     expect(production.outcome).toBe("succeeded");
-    expect(h.progress.lines).toContain(
+    expect(h.captured.lines).toContain(
       `Requirement met: staging runs this image verified (${staging.taskDefinition!.split("/").at(-1)}).`,
     );
   });
 
   it("refuses an image staging never verified (exit 2, production untouched)", async () => {
     h = await withProduction();
-    await runDeploy(h.input({ configText: twoEnvironments() }), h.deps());
+    await h.deploy();
     const other = digest("c");
-    const report = await runDeploy(
-      h.input({ configText: twoEnvironments(), environmentName: "production", image: other }),
-      h.deps(),
-    );
+    const report = await h.deploy({ env: "production", image: other });
     expect(report.exitCode).toBe(2);
     expect(report.reason).toMatch(
       /production requires staging to run this image verified first; staging's last verified revision web:2 runs .*@sha256:a{64}/,
@@ -57,14 +50,15 @@ describe("requires: production only gets what staging runs verified", () => {
 
   it("refuses when staging has no verified deploy, unless told to skip (then it says so)", async () => {
     h = await withProduction();
-    const input = h.input({ configText: twoEnvironments(), environmentName: "production" });
-    const refused = await runDeploy(input, h.deps());
+    const refused = await h.deploy({ env: "production" });
     expect(refused.exitCode).toBe(2);
     expect(refused.reason).toMatch(/staging has no verified deploy recorded/);
-    const skipped = await runDeploy({ ...input, skipRequires: true }, h.deps());
+    const skipped = await h.deploy({ env: "production", skipRequires: true });
     expect(skipped.outcome).toBe("succeeded");
-    expect(skipped.details?.requirementSkipped).toMatch(/no verified deploy recorded/);
-    expect(h.progress.lines.some((l) => l.includes("deploying anyway (--skip-requires)"))).toBe(true);
+    expect(skipped.warnings?.find((w) => w.startsWith("requirement skipped: "))).toMatch(
+      /no verified deploy recorded/,
+    );
+    expect(h.captured.lines.some((l) => l.includes("deploying anyway (--skip-requires)"))).toBe(true);
     expect(skipped.image).toBe(NEW_IMAGE);
   });
 });

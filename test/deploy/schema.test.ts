@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { generateSchema } from "../../bin/commands/schema.js";
+import { generateSchema } from "../../src/config/json-schema.js";
 
 describe("schema/shipyard.schema.json", () => {
   it("is exactly what the zod schema generates (run `npm run schema` after changing src/config/schema.ts)", async () => {

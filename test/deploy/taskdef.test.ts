@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { parseConfig, selectEnvironment } from "../../src/config/load.js";
 import { readBundledTemplate, releaseOf, renderTaskDefinition } from "../../src/config/taskdef.js";
 import { InputError } from "../../src/errors.js";
-import { configText, NEW_IMAGE, REPO, TEMPLATE } from "./harness.js";
+import { configText, NEW_IMAGE, REPO, TEMPLATE } from "../support/world.js";
 
 const environment = (extra: Record<string, unknown> = {}) =>
   selectEnvironment(parseConfig(configText({}, extra)), "staging");
@@ -17,6 +17,7 @@ function render(template: unknown, options: { image?: string; extra?: Record<str
     repository: REPO,
     image: options.image ?? NEW_IMAGE,
     release: "v9",
+    planCommand: "npx shipyard plan --env staging",
   });
 }
 
@@ -71,7 +72,10 @@ describe("task definition rendering", () => {
       { cpu: "4096", memory: "4096" },
       /memory: 4096 MiB does not fit cpu 4096 on Fargate \(allowed: 8192-30720 in steps of 1024\)/,
     ],
-    [{ cpu: undefined, memory: undefined }, /Fargate needs both at task level/],
+    [
+      { cpu: undefined, memory: undefined },
+      /^cpu: Fargate needs task-level cpu, .*\nmemory: Fargate needs task-level memory, /,
+    ],
   ])("rejects Fargate size %j", (size, message) => {
     expect(problems(() => render({ ...base, ...size })).join("\n")).toMatch(message);
   });
@@ -109,6 +113,7 @@ describe("task definition rendering", () => {
       repository: config.image,
       image,
       release: "abc123",
+      planCommand: "npx shipyard plan --env production",
     });
     expect(rendered.family).toBe("shipyard-example-production");
     expect(rendered.containerDefinitions[0]!.image).toBe(image);

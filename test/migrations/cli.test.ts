@@ -1,19 +1,17 @@
 /**
  * `shipyard migrate-lint` and `shipyard migrate` through the CLI dispatcher, in-process: flags,
  * shipyard.json settings, --json output, the GitHub step summary and the exit codes CI relies on.
+ * migrate-lint runs on real folders with the real squawk; migrate runs in the world (ECS simulator,
+ * fake clock).
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../../bin/cli.js";
-import type { CliIO } from "../../bin/io.js";
-import { FakeClock } from "../../src/clock.js";
-import { runMigrate } from "../../src/migrations/commands.js";
-import { RecordingProgress } from "../../src/progress.js";
+import { type CliIO, runCli } from "../../bin/cli.js";
+import type { LintResult } from "../../src/migrations/lint.js";
 import type { Report } from "../../src/report/report.js";
-import { fastRetryEcsFactory } from "../ecs-sim/client.js";
-import { EcsSimulator } from "../ecs-sim/simulator.js";
+import { startWorld, type World } from "../support/world.js";
 
 const corpus = join(import.meta.dirname, "corpus");
 
@@ -33,7 +31,19 @@ function captureIO(cwd: string, env: NodeJS.ProcessEnv = {}): Captured {
     env,
     cwd,
     signal: new AbortController().signal,
+    script: join(cwd, "node_modules", ".bin", "shipyard"),
   };
+}
+
+/** The migrate-lint reports appended to a step summary: each one's header and its lint result. */
+function lintSummaries(text: string): Array<{ header: string; lint: LintResult }> {
+  return text
+    .split(/^(?=## Shipyard )/m)
+    .filter((part) => part.startsWith("## Shipyard migrate-lint"))
+    .map((part) => {
+      const json = /<details><summary>lint<\/summary>\n\n```json\n([\s\S]*?)\n```/.exec(part)?.[1];
+      return { header: part.split("\n")[0]!, lint: JSON.parse(json ?? "null") as LintResult };
+    });
 }
 
 let app: string;
@@ -64,7 +74,10 @@ describe("shipyard migrate-lint", () => {
     expect(code).toBe(1);
     expect(io.err.join("\n")).toMatch(/unsafe\/drop_column\.sql:4:19 {2}unsafe {2}ban-drop-column/);
     expect(io.err.join("\n")).toMatch(/fix: Expand\/contract/);
-    const result = JSON.parse(io.out.join("\n")) as { outcome: string; counts: { errors: number } };
+    // --json prints the migrate-lint report; the lint result is its migration.lint.
+    const report = JSON.parse(io.out.join("\n")) as Report;
+    expect(report).toMatchObject({ command: "migrate-lint", outcome: "failed", exitCode: 1 });
+    const result = report.migration?.lint as LintResult;
     expect(result.outcome).toBe("failed");
     expect(result.counts.errors).toBe(20);
   });
@@ -73,7 +86,7 @@ describe("shipyard migrate-lint", () => {
     const summary = join(app, "summary.md");
     const io = captureIO(corpus, { GITHUB_STEP_SUMMARY: summary });
     expect(await runCli(["migrate-lint", "--dir", "safe"], io)).toBe(0);
-    expect(await readFile(summary, "utf8")).toMatch(/^## Shipyard migrate-lint · ✅ passed/);
+    expect(await readFile(summary, "utf8")).toMatch(/^## Shipyard migrate-lint · ✅ succeeded/);
     expect(io.out).toEqual([]);
   });
 
@@ -86,8 +99,33 @@ describe("shipyard migrate-lint", () => {
     expect(text).toMatch(
       /\| `post-deploy\/0200_drop_legacy_column\.sql:6` \| ban-drop-column \| allowed \(post-deploy\) \|/,
     );
-    expect(text).toMatch(/## Shipyard migrate-lint · ❌ failed/);
     expect(text).toMatch(/\| `unsafe\/rename_table\.sql:4` \| renaming-table \| unsafe \|/);
+    // One report per run; each carries the lint result (every finding with why and fix) in its
+    // Migration section.
+    const [passed, failed] = lintSummaries(text);
+    expect(passed!.header).toBe("## Shipyard migrate-lint · ✅ succeeded");
+    expect(passed!.lint.findings).toContainEqual(
+      expect.objectContaining({
+        file: "post-deploy/0200_drop_legacy_column.sql",
+        line: 6,
+        rule: "ban-drop-column",
+        level: "allowed",
+        why: expect.stringMatching(/\S/),
+        fix: expect.stringMatching(/\S/),
+      }),
+    );
+    expect(text).toMatch(/## Shipyard migrate-lint · ❌ failed/);
+    expect(failed!.header).toBe("## Shipyard migrate-lint · ❌ failed");
+    expect(failed!.lint.findings).toContainEqual(
+      expect.objectContaining({
+        file: "unsafe/rename_table.sql",
+        line: 4,
+        rule: "renaming-table",
+        level: "error",
+        why: expect.stringMatching(/\S/),
+        fix: expect.stringMatching(/\S/),
+      }),
+    );
   });
 
   it("reads migrations.directory and excludeRules from shipyard.json, and adds --exclude", async () => {
@@ -125,50 +163,29 @@ describe("shipyard migrate-lint", () => {
 });
 
 describe("shipyard migrate", () => {
-  let sim: EcsSimulator;
-  let clock: FakeClock;
-  const saved = { ...process.env };
-
-  beforeAll(() => {
-    // The CLI uses the standard credential chain: give it fake keys for the simulator.
-    process.env.AWS_ACCESS_KEY_ID = "AKIASIMULATOR";
-    process.env.AWS_SECRET_ACCESS_KEY = "simulator-secret";
-  });
-  afterAll(() => {
-    process.env = saved;
-  });
+  let h: World | undefined;
   afterEach(async () => {
-    await sim?.stop();
+    await h?.stop();
+    h = undefined;
   });
-
-  async function startSim() {
-    clock = new FakeClock();
-    sim = await EcsSimulator.start(clock, "eu-west-1");
-    const revision = sim.registerTaskDefinition({
-      family: "web",
-      containerDefinitions: [{ name: "app", image: "ghcr.io/acme/app@sha256:1" }],
-    });
-    sim.createService({ cluster: "main", service: "web", taskDefinition: revision });
-    return revision;
-  }
 
   it("exits 2 without --env, or when the environment has no migrations", async () => {
-    await writeFile(join(app, "shipyard.json"), config(undefined));
-    const noEnv = captureIO(app);
-    expect(await runCli(["migrate"], noEnv)).toBe(2);
-    expect(noEnv.err.join("\n")).toMatch(/--env NAME is required/);
-    const noMigrations = captureIO(app);
-    expect(await runCli(["migrate", "--env", "staging"], noMigrations)).toBe(2);
-    expect(noMigrations.err.join("\n")).toMatch(/has no migrations configured; nothing was run/);
+    h = (await startWorld()).setConfig(config(undefined));
+    const noEnv = await h.cli(["migrate"]);
+    expect(noEnv.code).toBe(2);
+    expect(noEnv.stderr).toMatch(/--env NAME is required/);
+    const noMigrations = await h.cli(["migrate", "--env", "staging"]);
+    expect(noMigrations.code).toBe(2);
+    expect(noMigrations.stderr).toMatch(/has no migrations configured; nothing was run/);
   });
 
   it("exits 1 with a JSON report when ECS refuses the task, and never touches the service", async () => {
-    const revision = await startSim();
-    sim.tasks.runTaskFailures.push([{ reason: "RESOURCE:CPU" }]);
-    await writeFile(join(app, "shipyard.json"), config({ command: ["node", "dist/migrate.js"] }));
-    const io = captureIO(app, { AWS_ENDPOINT_URL_ECS: sim.endpoint });
-    expect(await runCli(["migrate", "--env", "staging", "--json"], io)).toBe(1);
-    const report = JSON.parse(io.out.join("\n")) as Report;
+    h = (await startWorld()).setConfig(config({ command: ["node", "dist/migrate.js"] }));
+    const revision = h.v1;
+    h.sim.tasks.runTaskFailures.push([{ reason: "RESOURCE:CPU" }]);
+    const { code, stdout, stderr } = await h.cli(["migrate", "--env", "staging", "--json"]);
+    expect(code).toBe(1);
+    const report = JSON.parse(stdout) as Report;
     expect(report).toMatchObject({
       command: "migrate",
       outcome: "failed",
@@ -180,34 +197,19 @@ describe("shipyard migrate", () => {
     expect(report.reason).toBe(
       "ECS refused to start the migration task: RESOURCE:CPU; the service was not changed.",
     );
-    expect(io.err.join("\n")).toMatch(/shipyard migrate staging: failed \(exit 1/);
-    expect(sim.callsTo("UpdateService")).toHaveLength(0);
+    expect(stderr).toMatch(/shipyard migrate staging: failed \(exit 1/);
+    expect(h.sim.callsTo("UpdateService")).toHaveLength(0);
   });
 
-  it("runs a named revision and reports success (runMigrate, FakeClock)", async () => {
-    const current = await startSim();
-    const next = sim.registerTaskDefinition({
+  it("runs a named revision and reports success (the command layer, FakeClock)", async () => {
+    h = (await startWorld()).setConfig(config({ command: ["node", "dist/migrate.js"] }));
+    const current = h.v1;
+    const next = h.sim.registerTaskDefinition({
       family: "web",
       containerDefinitions: [{ name: "app", image: "ghcr.io/acme/app@sha256:2" }],
     });
-    sim.tasks.outcomes.push({ kind: "exit", code: 0, afterSeconds: 30 });
-    const report = await runMigrate(
-      {
-        configText: config({ command: ["node", "dist/migrate.js"] }),
-        environmentName: "staging",
-        appRoot: app,
-        aws: { endpoint: sim.endpoint },
-        taskDefinition: "web:2",
-      },
-      {
-        clock,
-        random: () => 0.5,
-        progress: new RecordingProgress(),
-        signal: new AbortController().signal,
-        env: {},
-        ecsClientFactory: fastRetryEcsFactory,
-      },
-    );
+    h.sim.tasks.outcomes.push({ kind: "exit", code: 0, afterSeconds: 30 });
+    const report = await h.run("migrate", { env: "staging", taskDefinition: "web:2" });
     expect(report).toMatchObject({
       command: "migrate",
       outcome: "succeeded",
@@ -219,6 +221,6 @@ describe("shipyard migrate", () => {
     });
     expect(report.timings.totalSeconds).toBe(30);
     expect(report.reason).toBeUndefined();
-    expect(sim.describe().taskDefinition).toBe(current);
+    expect(h.sim.describe().taskDefinition).toBe(current);
   });
 });

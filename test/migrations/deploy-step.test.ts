@@ -1,26 +1,27 @@
 /**
- * The migration step inside a real deploy (C's controller, the ECS simulator, the real SDK, a
- * FakeClock): lint, then the migration task from the NEW revision, then — only on exit code 0 —
- * UpdateService. In every failure the service is never updated, the deploy exits 1 with the
- * reason, and the new revision is not recorded anywhere a rollback would pick it up.
+ * The migration step inside a real deploy (the deploy command with its real steps, the ECS
+ * simulator, the real SDK, the real squawk, a FakeClock): lint, then the migration task from the NEW
+ * revision, then — only on exit code 0 — UpdateService. In every failure the service is never
+ * updated, the deploy exits 1 with the reason, and the new revision is not recorded anywhere a
+ * rollback would pick it up.
  */
 import { execFileSync } from "node:child_process";
 import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { runDeploy } from "../../src/deploy/commands.js";
 import { ExitCode } from "../../src/errors.js";
-import { createMigrationStep } from "../../src/migrations/hook.js";
-import { configText, type Harness, startHarness } from "../deploy/harness.js";
-import type { TaskOutcome } from "../ecs-sim/tasks.js";
+import type { TaskOutcome } from "../support/ecs-sim/tasks.js";
+import { configText, startWorld, type World } from "../support/world.js";
 
 const exampleMigrations = join(import.meta.dirname, "..", "..", "examples", "app", "migrations");
 const migrations = { command: ["node", "dist/migrate.js"], timeoutSeconds: 60 };
-const steps = () => ({ beforeUpdate: [createMigrationStep()], afterRollout: [] });
 
 let appRoot: string;
-let h: Harness;
+let h: World;
+
+/** Deploys with shipyard.json from memory and the app folder (migrations, git) on disk at `root`. */
+const deployFrom = (world: World, root: string) => world.deploy({}, { files: { ...world.files, root } });
 
 beforeAll(async () => {
   appRoot = await mkdtemp(join(tmpdir(), "shipyard-deploy-migrate-"));
@@ -28,13 +29,13 @@ beforeAll(async () => {
 });
 afterAll(() => rm(appRoot, { recursive: true, force: true }));
 afterEach(async () => {
-  await h?.sim.stop();
+  await h?.stop();
 });
 
-async function deployWith(prepare: (h: Harness) => void, extra: Record<string, unknown> = { migrations }) {
-  h = await startHarness();
+async function deployWith(prepare: (h: World) => void, extra: Record<string, unknown> = { migrations }) {
+  h = (await startWorld()).setConfig(configText({}, extra));
   prepare(h);
-  return runDeploy(h.input({ configText: configText({}, extra), appRoot }), h.deps(steps()));
+  return deployFrom(h, appRoot);
 }
 
 function expectServiceUntouched(newRevision: string | null) {
@@ -69,7 +70,7 @@ describe("deploy with migrations", () => {
     expect(report.migration?.lint).toMatch(/^passed: 2 file\(s\), 0 unsafe/);
   });
 
-  const failures: Array<[string, (h: Harness) => void, RegExp, string]> = [
+  const failures: Array<[string, (h: World) => void, RegExp, string]> = [
     [
       "exits 1",
       (h) => h.sim.tasks.outcomes.push({ kind: "exit", code: 1, afterSeconds: 15 } satisfies TaskOutcome),
@@ -146,8 +147,8 @@ describe("deploy with migrations", () => {
       git("commit", "-q", "-m", "release 2");
 
       const deployRunning = async (release: string) => {
-        await h?.sim.stop();
-        h = await startHarness();
+        await h?.stop();
+        h = (await startWorld()).setConfig(configText({}, { migrations, service: "api" }));
         const current = h.sim.registerTaskDefinition({
           family: "api",
           containerDefinitions: [
@@ -159,10 +160,7 @@ describe("deploy with migrations", () => {
           ],
         });
         h.sim.createService({ cluster: "main", service: "api", taskDefinition: current });
-        return runDeploy(
-          h.input({ configText: configText({}, { migrations, service: "api" }), appRoot: repo }),
-          h.deps(steps()),
-        );
+        return deployFrom(h, repo);
       };
 
       const sinceRelease = await deployRunning(running);
@@ -171,7 +169,7 @@ describe("deploy with migrations", () => {
         lint: expect.stringMatching(/^passed: 1 file/),
         lintScope: `added since ${running}`,
       });
-      expect(h.progress.lines).toContain(
+      expect(h.captured.lines).toContain(
         `Linting migrations added since the running release ${running.slice(0, 12)}`,
       );
 

@@ -3,25 +3,29 @@
  * simulator (real sentry-cli and our client) share one fake clock. A release that fails in Sentry is
  * rolled back by the controller and the rollback is recorded in Sentry; a healthy one stays.
  */
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runDeploy } from "../../src/deploy/commands.js";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ExitCode } from "../../src/errors.js";
-import { createVerificationPreflight, createVerificationSteps } from "../../src/verify/hook.js";
-import { configText, type Harness, startHarness } from "../deploy/harness.js";
-import { type SentrySim, SIM_TOKEN, startSentrySim } from "../sentry-sim/server.js";
+import { type SentrySim, SIM_TOKEN } from "../support/sentry-sim/server.js";
+import { configText, startWorld, type World } from "../support/world.js";
 
-let h: Harness;
+/** A real folder for the app (sentry-cli runs in it), outside any git checkout. */
+const appRoot = mkdtempSync(join(tmpdir(), "shipyard-deploy-e2e-"));
+afterAll(() => rmSync(appRoot, { recursive: true, force: true }));
+
+let h: World;
 let sentry: SentrySim;
 
 beforeEach(async () => {
-  h = await startHarness();
-  sentry = await startSentrySim({ clock: h.clock });
+  h = await startWorld({ sentry: true });
+  sentry = h.sentry!;
 });
 afterEach(async () => {
-  await sentry.close();
-  await h.sim.stop();
+  await h.stop();
 });
 
 function deploy(
@@ -46,14 +50,9 @@ function deploy(
     ratePerSecond: 20,
     errorRate: newErrorRate,
   });
-  const input = h.input({
-    configText: configText({}, { sentry: { org: "acme", project: "app" }, verify, ...extra }),
-  });
-  const deps = {
-    ...h.deps({ beforeUpdate: [createVerificationPreflight()], afterRollout: createVerificationSteps() }),
-    env: { SENTRY_URL: sentry.url, SENTRY_AUTH_TOKEN: SIM_TOKEN, PATH: process.env.PATH, ...env },
-  };
-  return runDeploy(input, deps);
+  h.setConfig(configText({}, { sentry: { org: "acme", project: "app" }, verify, ...extra }));
+  // The deploy's real steps (Sentry preflight, migrate, smoke test, Sentry release, error-rate gate).
+  return h.deploy({}, { env: { ...h.env, ...env }, files: { ...h.files, root: appRoot } });
 }
 
 const runningTaskDefinition = () => (h.sim.describe() as { taskDefinition: string }).taskDefinition;

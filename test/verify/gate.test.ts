@@ -8,9 +8,9 @@ import {
   initialGateState,
   judgeReading,
   normalQuantile,
-  seedCheck,
   wilsonInterval,
 } from "../../src/verify/gate.js";
+import { seedCheck } from "../support/seed-check.js";
 
 const settings = VerifySchema.parse({});
 

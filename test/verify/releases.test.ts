@@ -9,10 +9,10 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { FakeClock } from "../../src/clock.js";
-import { RecordingProgress } from "../../src/progress.js";
 import { realSentryCli, recordRelease, recordRollback, sentryCliPath } from "../../src/verify/releases.js";
-import { type SentrySim, SIM_TOKEN, startSentrySim } from "../sentry-sim/server.js";
+import { FakeClock } from "../support/clock.js";
+import { type SentrySim, SIM_TOKEN, startSentrySim } from "../support/sentry-sim/server.js";
+import { captureOutput } from "../support/world.js";
 
 let sim: SentrySim;
 let repo: string;
@@ -50,7 +50,8 @@ afterEach(async () => {
 });
 
 function input(overrides: { token?: string; cwd?: string } = {}) {
-  const progress = new RecordingProgress();
+  // An empty scrubber: nothing is masked on the way out, so the token checks test the bookkeeping itself.
+  const progress = captureOutput();
   return {
     progress,
     input: {
@@ -65,7 +66,7 @@ function input(overrides: { token?: string; cwd?: string } = {}) {
         SENTRY_URL: sim.url,
         SENTRY_AUTH_TOKEN: overrides.token ?? SIM_TOKEN,
       },
-      progress,
+      progress: progress.output,
     },
   };
 }

@@ -3,16 +3,21 @@
  * Sentry simulator: where does the seed roll back a good release or keep a bad one, and what does
  * Shipyard do instead? Each row is asserted; `SHOW_TABLE=1` prints the Markdown table for the README.
  */
-import type { ECSClient } from "@aws-sdk/client-ecs";
 import { afterAll, describe, expect, it } from "vitest";
-import { FakeClock } from "../../src/clock.js";
+import type { Ecs } from "../../src/aws/ecs.js";
 import { parseConfig } from "../../src/config/load.js";
-import type { DeployStepContext } from "../../src/deploy/steps.js";
-import { RecordingProgress } from "../../src/progress.js";
-import { seedCheck } from "../../src/verify/gate.js";
-import { createVerificationSteps } from "../../src/verify/hook.js";
+import type { StepContext } from "../../src/deploy/steps.js";
 import { SentryClient } from "../../src/verify/sentry-api.js";
-import { type SentrySim, SIM_TOKEN, startSentrySim, type TrafficModel } from "../sentry-sim/server.js";
+import { FakeClock } from "../support/clock.js";
+import { projectStats, seedCheck } from "../support/seed-check.js";
+import {
+  type SentrySim,
+  SIM_TOKEN,
+  startSentrySim,
+  type TrafficModel,
+} from "../support/sentry-sim/server.js";
+import { captureOutput } from "../support/world.js";
+import { deployStep } from "./step-context.js";
 
 /** 40 minutes into the hour: the seed's hourly bucket already holds 40 minutes of errors. */
 const T0 = Date.UTC(2026, 10, 27, 12, 40, 0);
@@ -181,7 +186,7 @@ function runSeed(situation: Situation) {
   return withSim(situation, async (sim, clock) => {
     await clock.sleep(30_000);
     const client = new SentryClient({ baseUrl: sim.url, token: SIM_TOKEN, org: "acme", clock });
-    const stats = await client.projectStats("app");
+    const stats = await projectStats(client, "acme", "app");
     return seedCheck(
       stats.ok
         ? { ok: true, body: stats.value }
@@ -208,7 +213,7 @@ function runShipyard(situation: Situation) {
         },
       }),
     );
-    const ctx: DeployStepContext = {
+    const ctx: StepContext = {
       environmentName: "production",
       environment: config.environments.production!,
       config,
@@ -217,16 +222,16 @@ function runShipyard(situation: Situation) {
       taskDefinitionArn: "arn:aws:ecs:eu-west-1:1:task-definition/app:2",
       previousTaskDefinitionArn: "arn:aws:ecs:eu-west-1:1:task-definition/app:1",
       previousRelease: "v1",
-      ecs: {} as unknown as ECSClient,
+      ecs: {} as unknown as Ecs,
       clock,
       random: () => 0.5,
-      progress: new RecordingProgress(),
+      progress: captureOutput().output,
       signal: new AbortController().signal,
       appRoot: ".",
       env: { SENTRY_URL: sim.url, SENTRY_AUTH_TOKEN: SIM_TOKEN },
     };
     const started = clock.now();
-    const verdict = await createVerificationSteps()[2]!.run(ctx);
+    const verdict = await deployStep("error-rate gate").run(ctx);
     return { verdict, seconds: (clock.now() - started) / 1000 };
   });
 }

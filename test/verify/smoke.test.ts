@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { FakeClock } from "../../src/clock.js";
 import { HealthCheckSchema } from "../../src/config/schema.js";
-import { RecordingProgress } from "../../src/progress.js";
 import { backoffDelay, runSmokeTest } from "../../src/verify/smoke.js";
+import { FakeClock } from "../support/clock.js";
+import { captureOutput } from "../support/world.js";
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 const servers: Server[] = [];
@@ -44,16 +44,16 @@ function scripted(statuses: number[], release = "v2"): { handler: Handler; hits:
 
 function input(url: string, overrides: Record<string, unknown> = {}, release: string | null = "v2") {
   const clock = new FakeClock();
-  const progress = new RecordingProgress();
+  const captured = captureOutput();
   return {
     clock,
-    progress,
+    captured,
     smoke: {
       settings: HealthCheckSchema.parse({ url: `${url}/health`, ...overrides }),
       release,
       clock,
       random: () => 0.5,
-      progress,
+      progress: captured.output,
     },
   };
 }
@@ -149,13 +149,13 @@ describe("smoke test", () => {
     const url = await serve(() => undefined);
     const server = servers.pop()!;
     await new Promise((resolve) => server.close(resolve));
-    const { smoke, progress } = input(url, { budgetSeconds: 10 });
+    const { smoke, captured } = input(url, { budgetSeconds: 10 });
     const result = await runSmokeTest(smoke);
     expect(result.passed).toBe(false);
     expect(result.summary).toMatch(
       /^\d+ of \d+ checks failed: connection refused at http:\/\/127\.0\.0\.1:\d+\/health; needed/,
     );
-    expect(progress.lines.some((l) => l.includes("connection refused"))).toBe(true);
+    expect(captured.lines.some((l) => l.includes("connection refused"))).toBe(true);
   });
 
   it("stops at the time budget", async () => {

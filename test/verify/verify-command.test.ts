@@ -1,40 +1,38 @@
 /**
- * `verify` as a command: the face-neutral core with releases read from the ECS simulator, and the
- * CLI (`shipyard verify`) in-process with releases passed as flags (no AWS call).
+ * `verify` as a command: through the command layer with releases read from the ECS simulator, and
+ * the CLI (`shipyard verify`) in-process on real files and the real clock, with releases passed as
+ * flags (no AWS call).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../../bin/cli.js";
-import type { CliIO } from "../../bin/io.js";
+import { type CliIO, runCli } from "../../bin/cli.js";
 import { systemClock } from "../../src/clock.js";
 import { ExitCode } from "../../src/errors.js";
 import type { Report } from "../../src/report/report.js";
-import { runVerify } from "../../src/verify/command.js";
-import { configText, type Harness, startHarness } from "../deploy/harness.js";
-import { type SentrySim, SIM_TOKEN, startSentrySim } from "../sentry-sim/server.js";
+import { type SentrySim, SIM_TOKEN, startSentrySim } from "../support/sentry-sim/server.js";
+import { configText, startWorld, type World } from "../support/world.js";
 
 let sentry: SentrySim | undefined;
 
-/** The harness's deploy input minus its release: verify must find the release on ECS. */
-function verifyInput(harness: Harness) {
-  const input = harness.input({ configText: configText({}, { sentry: { org: "acme", project: "app" } }) });
-  delete input.release;
-  return input;
+/** verify --env staging with Sentry configured and no release: verify must find the release on ECS. */
+async function sentryWorld(): Promise<World> {
+  const world = await startWorld({ sentry: true });
+  return world.setConfig(configText({}, { sentry: { org: "acme", project: "app" } }));
 }
-let h: Harness | undefined;
+let h: World | undefined;
 afterEach(async () => {
   await sentry?.close();
-  await h?.sim.stop();
+  await h?.stop();
   sentry = undefined;
   h = undefined;
 });
 
 describe("verify core with releases from ECS", () => {
   it("reads the running release and its predecessor from the task definitions, and judges now", async () => {
-    h = await startHarness();
-    sentry = await startSentrySim({ clock: h.clock });
+    h = await sentryWorld();
+    const sim = h.sentry!;
     const v2 = h.sim.registerTaskDefinition(
       {
         family: "web",
@@ -47,7 +45,7 @@ describe("verify core with releases from ECS", () => {
     h.sim.startDeployment("main", "web", v2, "healthy");
     await h.clock.sleep(600_000);
     const now = h.clock.now();
-    sentry.addTraffic({
+    sim.addTraffic({
       release: "v1",
       environment: "staging",
       startAt: now - 7_200_000,
@@ -55,17 +53,14 @@ describe("verify core with releases from ECS", () => {
       ratePerSecond: 5,
       errorRate: 0.001,
     });
-    sentry.addTraffic({
+    sim.addTraffic({
       release: "v2",
       environment: "staging",
       startAt: now - 1_800_000,
       ratePerSecond: 5,
       errorRate: 0.2,
     });
-    const report = await runVerify(verifyInput(h), {
-      ...h.deps(),
-      env: { SENTRY_URL: sentry.url, SENTRY_AUTH_TOKEN: SIM_TOKEN },
-    });
+    const report = await h.run("verify", { env: "staging" });
     expect(report).toMatchObject({
       command: "verify",
       outcome: "failed",
@@ -80,10 +75,10 @@ describe("verify core with releases from ECS", () => {
   });
 
   it("--watch watches the whole window on the clock, as a deploy does", async () => {
-    h = await startHarness();
-    sentry = await startSentrySim({ clock: h.clock });
+    h = await sentryWorld();
+    const sim = h.sentry!;
     const now = h.clock.now();
-    sentry.addTraffic({
+    sim.addTraffic({
       release: "v1",
       environment: "staging",
       startAt: now - 7_200_000,
@@ -91,17 +86,19 @@ describe("verify core with releases from ECS", () => {
       ratePerSecond: 5,
       errorRate: 0.01,
     });
-    sentry.addTraffic({
+    sim.addTraffic({
       release: "v2",
       environment: "staging",
       startAt: now,
       ratePerSecond: 5,
       errorRate: 0.01,
     });
-    const report = await runVerify(
-      { ...verifyInput(h), release: "v2", previousRelease: "v1", watch: true },
-      { ...h.deps(), env: { SENTRY_URL: sentry.url, SENTRY_AUTH_TOKEN: SIM_TOKEN } },
-    );
+    const report = await h.run("verify", {
+      env: "staging",
+      release: "v2",
+      previousRelease: "v1",
+      watch: true,
+    });
     expect(report).toMatchObject({
       outcome: "succeeded",
       exitCode: 0,
@@ -113,16 +110,16 @@ describe("verify core with releases from ECS", () => {
   });
 
   it("says what to do when the running task definition carries no SENTRY_RELEASE", async () => {
-    h = await startHarness();
+    h = await sentryWorld();
     const bare = h.sim.registerTaskDefinition({
       family: "web",
       containerDefinitions: [{ name: "app", image: "img" }],
     });
     h.sim.startDeployment("main", "web", bare, "healthy");
     await h.clock.sleep(600_000);
-    await expect(runVerify(verifyInput(h), h.deps())).rejects.toThrow(
-      /has no SENTRY_RELEASE on container "app"/,
-    );
+    const report = await h.run("verify", { env: "staging" });
+    expect(report).toMatchObject({ command: "verify", outcome: "failed", exitCode: ExitCode.BadInput });
+    expect(report.reason).toMatch(/has no SENTRY_RELEASE on container "app"/);
   });
 });
 
@@ -145,6 +142,8 @@ describe("shipyard verify (CLI)", () => {
       env,
       cwd: dir,
       signal: new AbortController().signal,
+      // Installed in the app's folder: next steps read `npx shipyard ...`.
+      script: join(dir, "node_modules", ".bin", "shipyard"),
     };
     const code = await runCli(["verify", ...args], io);
     return { code, out, err };
@@ -249,6 +248,7 @@ describe("shipyard verify (CLI)", () => {
       env: {},
       cwd: dir,
       signal: new AbortController().signal,
+      script: join(dir, "node_modules", ".bin", "shipyard"),
     });
     expect(err.join("\n")).toMatch(/verify +Check the running release now/);
   });

@@ -1,0 +1,710 @@
+/**
+ * An ECS simulator for tests and benchmarks: the real @aws-sdk/client-ecs talks to it over HTTP
+ * (JSON 1.1), and rollouts move with an injected FakeClock, so a 15-minute rollout takes milliseconds.
+ *
+ * ## Scenario API (for helper E and anyone else)
+ *
+ *     const clock = new FakeClock();
+ *     const sim = await EcsSimulator.start(clock);          // sim.endpoint = "http://127.0.0.1:PORT"
+ *     const v1 = sim.registerTaskDefinition({ family: "web", containerDefinitions: [{ name: "app", image }] });
+ *     sim.createService({ cluster: "main", service: "web", taskDefinition: v1, desiredCount: 2 });
+ *     // client: new ECSClient({ region: "eu-west-1", endpoint: sim.endpoint, credentials: {...fake} })
+ *     ...
+ *     await sim.stop();
+ *
+ * Rollouts (per deployment; chosen when UpdateService creates it):
+ *   sim.behaviours.set(image, "healthy" | "failing" | "stuck")   by the image of the first container
+ *   sim.defaultBehaviour = "healthy"
+ *   sim.rollbackBehaviour = "healthy" | "failing" | "stuck"      rollbacks started by the circuit
+ *                                                                breaker or StopServiceDeployment
+ *   sim.timing = { startSeconds: 5, healthySeconds: 20, failAfterSeconds: 30 }
+ *   healthy: tasks run after startSeconds, COMPLETED after healthySeconds (+ bake time for
+ *            blue-green/canary/linear), the old deployment disappears.
+ *   failing: tasks fail health checks; with the circuit breaker on, FAILED after failAfterSeconds and,
+ *            with rollback on, ECS starts a rollback deployment to the previous task definition.
+ *   stuck:   tasks stay PENDING forever (a timeout test).
+ * Faults: sim.injectFault("DescribeServices" | "*", "ThrottlingException", 400, times)
+ *         sim.injectFault("UpdateService", "ServerException", 500, 1)
+ *         sim.faultWindow("DescribeServices", "ThrottlingException", 400, fromMs, untilMs)  every call in a time window
+ * Services: sim.createService({..., status: "DRAINING" | "INACTIVE", controller: "CODE_DEPLOY"}); a missing service is simply
+ *   not created (DescribeServices answers failures: MISSING).
+ *   sim.startDeployment(cluster, service, taskDefinitionArn, behaviour) = someone else's deploy in flight.
+ * moto-like endpoints: sim.omitRolloutState = true drops rolloutState and makes the service-deployment
+ *   APIs answer UnknownOperationException.
+ * One-off tasks (RunTask/DescribeTasks/StopTask): sim.tasks.outcomes.push(
+ *     { kind: "exit", code: 1, afterSeconds: 30 } | { kind: "neverStarts" } | { kind: "hang" });
+ *   sim.tasks.runTaskFailures.push([{ reason: "RESOURCE:MEMORY" }]); default outcome: exit 0 after 10 s.
+ * Calls: sim.calls (operation, input, atMs, fault), sim.operations(), sim.callsTo("UpdateService");
+ *   sim.onCall = (call) => ... runs on every call before it is answered (e.g. to abort mid-wait).
+ */
+import type { FakeClock } from "../clock.js";
+import { AwsError, type RunningServer, serve } from "./http.js";
+import { TaskBook } from "./tasks.js";
+
+export type Behaviour = "healthy" | "failing" | "stuck";
+type Tag = { key: string; value: string };
+type Json = Record<string, unknown>;
+
+export interface RecordedCall {
+  operation: string;
+  input: Json;
+  atMs: number;
+  /** Set when the call was answered with an injected fault. */
+  fault?: string;
+}
+
+interface SimTaskDefinition {
+  arn: string;
+  family: string;
+  revision: number;
+  status: "ACTIVE" | "INACTIVE";
+  body: Json;
+  tags: Tag[];
+  registeredAtMs: number;
+}
+
+interface SimDeployment {
+  id: string;
+  status: "PRIMARY" | "ACTIVE";
+  taskDefinition: string;
+  desiredCount: number;
+  pendingCount: number;
+  runningCount: number;
+  failedTasks: number;
+  createdAtMs: number;
+  updatedAtMs: number;
+  rolloutState: "IN_PROGRESS" | "COMPLETED" | "FAILED";
+  rolloutStateReason: string;
+  behaviour: Behaviour;
+  isRollback: boolean;
+  serviceDeploymentArn: string;
+}
+
+interface SimServiceDeployment {
+  arn: string;
+  status: string;
+  statusReason?: string;
+  createdAtMs: number;
+  finishedAtMs?: number;
+  sourceTaskDefinition: string | null;
+  targetTaskDefinition: string;
+  deploymentId: string;
+}
+
+interface SimService {
+  name: string;
+  arn: string;
+  cluster: string;
+  status: "ACTIVE" | "DRAINING" | "INACTIVE";
+  desiredCount: number;
+  taskDefinition: string;
+  deployments: SimDeployment[];
+  serviceDeployments: SimServiceDeployment[];
+  deploymentConfiguration: Json;
+  controller: "ECS" | "CODE_DEPLOY" | "EXTERNAL";
+  events: Array<{ id: string; createdAt: Date; message: string }>;
+  tags: Tag[];
+}
+
+const ACCOUNT = "123456789012";
+const ROLLING_STRATEGIES = new Set([undefined, "ROLLING"]);
+
+export class EcsSimulator {
+  readonly calls: RecordedCall[] = [];
+  readonly behaviours = new Map<string, Behaviour>();
+  defaultBehaviour: Behaviour = "healthy";
+  rollbackBehaviour: Behaviour = "healthy";
+  timing = { startSeconds: 5, healthySeconds: 20, failAfterSeconds: 30 };
+  omitRolloutState = false;
+  onCall: ((call: RecordedCall) => void) | undefined;
+  readonly tasks: TaskBook;
+  readonly region: string;
+  private readonly taskDefinitions: SimTaskDefinition[] = [];
+  private readonly services = new Map<string, SimService>();
+  private readonly clusters = new Set<string>();
+  private readonly faults: Array<{
+    operation: string;
+    type: string;
+    status: number;
+    remaining: number;
+    window?: { from: number; until: number };
+  }> = [];
+  private counter = 0;
+  private server: RunningServer | undefined;
+
+  constructor(
+    readonly clock: FakeClock,
+    region = "eu-west-1",
+  ) {
+    this.region = region;
+    this.tasks = new TaskBook(ACCOUNT, region);
+    clock.onAdvance((now) => this.tick(now));
+  }
+
+  static async start(clock: FakeClock, region?: string): Promise<EcsSimulator> {
+    const sim = new EcsSimulator(clock, region);
+    sim.server = await serve((operation, input) => sim.handle(operation, input));
+    return sim;
+  }
+
+  get endpoint(): string {
+    if (!this.server) throw new Error("simulator not started");
+    return this.server.endpoint;
+  }
+
+  async stop(): Promise<void> {
+    await this.server?.close();
+  }
+
+  // ---- scenario setup (not recorded as calls) ----
+
+  registerTaskDefinition(body: Json, tags: Tag[] = []): string {
+    const family = String(body.family);
+    const revision = this.taskDefinitions.filter((t) => t.family === family).length + 1;
+    const arn = `arn:aws:ecs:${this.region}:${ACCOUNT}:task-definition/${family}:${revision}`;
+    this.taskDefinitions.push({
+      arn,
+      family,
+      revision,
+      status: "ACTIVE",
+      body: structuredClone(body),
+      tags,
+      registeredAtMs: this.clock.now(),
+    });
+    return arn;
+  }
+
+  createService(options: {
+    cluster?: string;
+    service?: string;
+    taskDefinition: string;
+    desiredCount?: number;
+    status?: SimService["status"];
+    controller?: "ECS" | "CODE_DEPLOY" | "EXTERNAL";
+  }): string {
+    const cluster = options.cluster ?? "main";
+    const name = options.service ?? "web";
+    this.clusters.add(cluster);
+    const desired = options.desiredCount ?? 2;
+    const service: SimService = {
+      name,
+      arn: `arn:aws:ecs:${this.region}:${ACCOUNT}:service/${cluster}/${name}`,
+      cluster,
+      status: options.status ?? "ACTIVE",
+      desiredCount: desired,
+      taskDefinition: this.resolve(options.taskDefinition).arn,
+      deployments: [],
+      serviceDeployments: [],
+      deploymentConfiguration: { maximumPercent: 200, minimumHealthyPercent: 100 },
+      controller: options.controller ?? "ECS",
+      events: [],
+      tags: [],
+    };
+    this.services.set(`${cluster}/${name}`, service);
+    const deployment = this.newDeployment(service, service.taskDefinition, "healthy", false, null);
+    Object.assign(deployment, { runningCount: desired, pendingCount: 0, rolloutState: "COMPLETED" });
+    const sd = service.serviceDeployments.at(-1)!;
+    sd.status = "SUCCESSFUL";
+    return service.arn;
+  }
+
+  /** What a cleanup job elsewhere might do (Shipyard never deregisters): the revision becomes INACTIVE. */
+  deregisterTaskDefinition(arn: string): void {
+    this.resolve(arn).status = "INACTIVE";
+  }
+
+  /** Someone else's deployment, already in flight. */
+  startDeployment(cluster: string, serviceName: string, taskDefinition: string, behaviour: Behaviour): void {
+    const service = this.service(cluster, serviceName);
+    this.beginRollout(service, this.resolve(taskDefinition).arn, behaviour);
+  }
+
+  /** Answers every `operation` call between `fromMs` and `untilMs` (clock time) with the fault. */
+  faultWindow(operation: string, type: string, status: number, fromMs: number, untilMs: number): void {
+    this.faults.push({
+      operation,
+      type,
+      status,
+      remaining: Infinity,
+      window: { from: fromMs, until: untilMs },
+    });
+  }
+
+  injectFault(operation: string, type: string, status: number, times: number): void {
+    this.faults.push({ operation, type, status, remaining: times });
+  }
+
+  operations(): string[] {
+    return this.calls.map((c) => c.operation);
+  }
+
+  callsTo(operation: string): RecordedCall[] {
+    return this.calls.filter((c) => c.operation === operation);
+  }
+
+  /** The current state of a service, as DescribeServices would show it. */
+  describe(cluster = "main", name = "web"): Json {
+    return this.view(this.service(cluster, name), []);
+  }
+
+  serviceTags(cluster = "main", name = "web"): Record<string, string> {
+    return Object.fromEntries(this.service(cluster, name).tags.map((t) => [t.key, t.value]));
+  }
+
+  taskDefinitionTags(arn: string): Record<string, string> {
+    return Object.fromEntries(this.resolve(arn).tags.map((t) => [t.key, t.value]));
+  }
+
+  taskDefinitionBody(arn: string): Json {
+    return this.resolve(arn).body;
+  }
+
+  // ---- the protocol ----
+
+  private handle(operation: string, input: Json): unknown {
+    const call: RecordedCall = { operation, input, atMs: this.clock.now() };
+    this.calls.push(call);
+    this.onCall?.(call);
+    const now = this.clock.now();
+    const fault = this.faults.find(
+      (f) =>
+        f.remaining > 0 &&
+        (f.operation === operation || f.operation === "*") &&
+        (f.window === undefined || (now >= f.window.from && now < f.window.until)),
+    );
+    if (fault) {
+      fault.remaining -= 1;
+      call.fault = fault.type;
+      throw new AwsError(fault.type, `injected ${fault.type}`, fault.status);
+    }
+    this.tick(this.clock.now());
+    const op = this.operationsTable[operation];
+    if (!op) throw new AwsError("UnknownOperationException", `${operation} is not simulated`);
+    return op(input);
+  }
+
+  private readonly operationsTable: Record<string, (input: Json) => unknown> = {
+    DescribeServices: (input) => this.describeServices(input),
+    DescribeTaskDefinition: (input) => {
+      const td = this.resolve(String(input.taskDefinition));
+      const withTags = Array.isArray(input.include) && input.include.includes("TAGS");
+      return { taskDefinition: this.taskDefinitionView(td), ...(withTags ? { tags: td.tags } : {}) };
+    },
+    RegisterTaskDefinition: (input) => {
+      const { tags, ...body } = input;
+      const arn = this.registerTaskDefinition(body, (tags as Tag[] | undefined) ?? []);
+      const td = this.resolve(arn);
+      return { taskDefinition: this.taskDefinitionView(td), tags: td.tags };
+    },
+    UpdateService: (input) => this.updateService(input),
+    ListServiceDeployments: (input) => this.listServiceDeployments(input),
+    DescribeServiceDeployments: (input) => this.describeServiceDeployments(input),
+    StopServiceDeployment: (input) => this.stopServiceDeployment(input),
+    TagResource: (input) => {
+      const holder = this.tagHolder(String(input.resourceArn));
+      for (const tag of (input.tags as Tag[]) ?? []) {
+        holder.tags = holder.tags.filter((t) => t.key !== tag.key).concat(tag);
+      }
+      return {};
+    },
+    UntagResource: (input) => {
+      const holder = this.tagHolder(String(input.resourceArn));
+      const keys = (input.tagKeys as string[]) ?? [];
+      holder.tags = holder.tags.filter((t) => !keys.includes(t.key));
+      return {};
+    },
+    ListTagsForResource: (input) => ({ tags: this.tagHolder(String(input.resourceArn)).tags }),
+    RunTask: (input) => {
+      const cluster = this.clusterName(input.cluster);
+      const td = this.resolve(String(input.taskDefinition));
+      return this.tasks.run(input, this.clock.now(), cluster, td.arn);
+    },
+    DescribeTasks: (input) => {
+      this.clusterName(input.cluster);
+      return this.tasks.describe((input.tasks as string[]) ?? [], this.clock.now());
+    },
+    StopTask: (input) => {
+      this.clusterName(input.cluster);
+      return this.tasks.stop(String(input.task), this.clock.now());
+    },
+  };
+
+  private clusterName(value: unknown): string {
+    const name = String(value ?? "default")
+      .split("/")
+      .at(-1)!;
+    if (!this.clusters.has(name)) throw new AwsError("ClusterNotFoundException", "Cluster not found.");
+    return name;
+  }
+
+  private service(cluster: unknown, name: unknown): SimService {
+    const clusterName = this.clusterName(cluster);
+    const serviceName = String(name).split("/").at(-1)!;
+    const service = this.services.get(`${clusterName}/${serviceName}`);
+    if (!service) throw new AwsError("ServiceNotFoundException", "Service not found.");
+    return service;
+  }
+
+  private resolve(identifier: string): SimTaskDefinition {
+    const short = identifier.split("/").at(-1)!;
+    const [family, revision] = short.split(":");
+    const candidates = this.taskDefinitions.filter((t) => t.family === family);
+    const found =
+      revision === undefined
+        ? candidates.filter((t) => t.status === "ACTIVE").at(-1)
+        : candidates.find((t) => t.revision === Number(revision));
+    if (!found) throw new AwsError("ClientException", "Unable to describe task definition.");
+    return found;
+  }
+
+  private tagHolder(arn: string): { tags: Tag[] } {
+    const service = [...this.services.values()].find((s) => s.arn === arn);
+    if (service) return service;
+    const td = this.taskDefinitions.find((t) => t.arn === arn);
+    if (td) return td;
+    throw new AwsError("InvalidParameterException", `The specified resource is not found: ${arn}`);
+  }
+
+  private describeServices(input: Json): Json {
+    const cluster = this.clusterName(input.cluster);
+    const withTags = Array.isArray(input.include) && input.include.includes("TAGS");
+    const services: Json[] = [];
+    const failures: Json[] = [];
+    for (const name of (input.services as string[]) ?? []) {
+      const service = this.services.get(`${cluster}/${name.split("/").at(-1)}`);
+      if (service) services.push(this.view(service, withTags ? service.tags : undefined));
+      else
+        failures.push({
+          arn: `arn:aws:ecs:${this.region}:${ACCOUNT}:service/${cluster}/${name}`,
+          reason: "MISSING",
+        });
+    }
+    return { services, failures };
+  }
+
+  private updateService(input: Json): Json {
+    const service = this.service(input.cluster, input.service);
+    if (service.status !== "ACTIVE")
+      throw new AwsError("ServiceNotActiveException", "Service was not ACTIVE.");
+    if (input.deploymentConfiguration) {
+      service.deploymentConfiguration = {
+        ...service.deploymentConfiguration,
+        ...(input.deploymentConfiguration as Json),
+      };
+    }
+    if (typeof input.desiredCount === "number") service.desiredCount = input.desiredCount;
+    let target = service.taskDefinition;
+    if (input.taskDefinition !== undefined) {
+      const td = this.resolve(String(input.taskDefinition));
+      if (td.status !== "ACTIVE") throw new AwsError("ClientException", "TaskDefinition is inactive");
+      target = td.arn;
+    }
+    if (target !== service.taskDefinition || input.forceNewDeployment === true) {
+      this.beginRollout(service, target, this.behaviourOf(target));
+    }
+    return { service: this.view(service, undefined) };
+  }
+
+  private behaviourOf(taskDefinition: string): Behaviour {
+    const containers = (this.resolve(taskDefinition).body.containerDefinitions as Json[] | undefined) ?? [];
+    const image = String(containers[0]?.image ?? "");
+    return this.behaviours.get(image) ?? this.defaultBehaviour;
+  }
+
+  private beginRollout(service: SimService, taskDefinition: string, behaviour: Behaviour): SimDeployment {
+    const source = service.taskDefinition;
+    for (const sd of service.serviceDeployments) {
+      if (sd.status === "IN_PROGRESS" || sd.status === "PENDING") {
+        sd.status = "STOPPED";
+        sd.statusReason = "a newer deployment replaced it";
+        sd.finishedAtMs = this.clock.now();
+      }
+    }
+    const deployment = this.newDeployment(service, taskDefinition, behaviour, false, source);
+    service.taskDefinition = taskDefinition;
+    return deployment;
+  }
+
+  private newDeployment(
+    service: SimService,
+    taskDefinition: string,
+    behaviour: Behaviour,
+    isRollback: boolean,
+    source: string | null,
+    serviceDeploymentArn?: string,
+  ): SimDeployment {
+    this.counter += 1;
+    const now = this.clock.now();
+    const digits = String(1_000_000_000_000_000_000n + BigInt(this.counter));
+    const id = `ecs-svc/${digits}`;
+    let sdArn = serviceDeploymentArn;
+    if (sdArn === undefined) {
+      sdArn = `arn:aws:ecs:${this.region}:${ACCOUNT}:service-deployment/${service.cluster}/${service.name}/${digits}`;
+      service.serviceDeployments.push({
+        arn: sdArn,
+        status: "IN_PROGRESS",
+        createdAtMs: now,
+        sourceTaskDefinition: source,
+        targetTaskDefinition: taskDefinition,
+        deploymentId: id,
+      });
+    }
+    for (const d of service.deployments) d.status = "ACTIVE";
+    const deployment: SimDeployment = {
+      id,
+      status: "PRIMARY",
+      taskDefinition,
+      desiredCount: service.desiredCount,
+      pendingCount: service.desiredCount,
+      runningCount: 0,
+      failedTasks: 0,
+      createdAtMs: now,
+      updatedAtMs: now,
+      rolloutState: "IN_PROGRESS",
+      rolloutStateReason: "ECS deployment in progress.",
+      behaviour,
+      isRollback,
+      serviceDeploymentArn: sdArn,
+    };
+    service.deployments.unshift(deployment);
+    return deployment;
+  }
+
+  private event(service: SimService, message: string): void {
+    this.counter += 1;
+    service.events.unshift({
+      id: `ev-${this.counter}`,
+      createdAt: new Date(this.clock.now()),
+      message: `(service ${service.name}) ${message}`,
+    });
+    service.events.splice(100);
+  }
+
+  // ---- time ----
+
+  private tick(now: number): void {
+    for (const service of this.services.values()) this.advance(service, now);
+  }
+
+  private advance(service: SimService, now: number): void {
+    const primary = service.deployments.find((d) => d.status === "PRIMARY");
+    if (primary?.rolloutState !== "IN_PROGRESS") return;
+    const elapsed = (now - primary.createdAtMs) / 1000;
+    const { startSeconds, healthySeconds, failAfterSeconds } = this.timing;
+    if (primary.behaviour === "healthy") {
+      if (elapsed >= startSeconds && primary.runningCount === 0) {
+        Object.assign(primary, { runningCount: primary.desiredCount, pendingCount: 0, updatedAtMs: now });
+        this.event(service, `has started ${primary.desiredCount} tasks: (deployment ${primary.id}).`);
+      }
+      if (elapsed >= healthySeconds + this.bakeSeconds(service)) this.complete(service, primary, now);
+    } else if (primary.behaviour === "failing") {
+      const batches = Math.floor(elapsed / startSeconds);
+      if (batches > 0 && primary.failedTasks < batches * primary.desiredCount) {
+        primary.failedTasks = batches * primary.desiredCount;
+        this.event(service, `(task ${primary.id.slice(-6)}) failed container health checks.`);
+      }
+      const breaker = service.deploymentConfiguration.deploymentCircuitBreaker as Json | undefined;
+      if (breaker?.enable === true && elapsed >= failAfterSeconds) this.fail(service, primary, breaker, now);
+    }
+  }
+
+  private bakeSeconds(service: SimService): number {
+    const config = service.deploymentConfiguration;
+    if (ROLLING_STRATEGIES.has(config.strategy as string | undefined)) return 0;
+    return Number(config.bakeTimeInMinutes ?? 0) * 60;
+  }
+
+  private serviceDeployment(service: SimService, arn: string): SimServiceDeployment {
+    return service.serviceDeployments.find((s) => s.arn === arn)!;
+  }
+
+  private complete(service: SimService, deployment: SimDeployment, now: number): void {
+    Object.assign(deployment, {
+      rolloutState: "COMPLETED",
+      rolloutStateReason: "ECS deployment completed.",
+      runningCount: deployment.desiredCount,
+      pendingCount: 0,
+      updatedAtMs: now,
+    });
+    service.deployments = [deployment];
+    service.taskDefinition = deployment.taskDefinition;
+    const sd = this.serviceDeployment(service, deployment.serviceDeploymentArn);
+    sd.status = deployment.isRollback ? "ROLLBACK_SUCCESSFUL" : "SUCCESSFUL";
+    sd.finishedAtMs = now;
+    this.event(service, `(deployment ${deployment.id}) deployment completed.`);
+    this.event(service, "has reached a steady state.");
+  }
+
+  private fail(service: SimService, deployment: SimDeployment, breaker: Json, now: number): void {
+    Object.assign(deployment, {
+      rolloutState: "FAILED",
+      rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start.",
+      updatedAtMs: now,
+    });
+    this.event(service, `(deployment ${deployment.id}) deployment failed: tasks failed to start.`);
+    const sd = this.serviceDeployment(service, deployment.serviceDeploymentArn);
+    if (deployment.isRollback) {
+      sd.status = "ROLLBACK_FAILED";
+      sd.statusReason = "the rollback's tasks failed to start";
+      sd.finishedAtMs = now;
+    } else if (breaker.rollback === true && sd.sourceTaskDefinition) {
+      this.startRollback(service, deployment, sd);
+    } else {
+      sd.status = "STOPPED";
+      sd.statusReason = "circuit breaker stopped the deployment";
+      sd.finishedAtMs = now;
+    }
+  }
+
+  private startRollback(service: SimService, deployment: SimDeployment, sd: SimServiceDeployment): void {
+    sd.status = "ROLLBACK_IN_PROGRESS";
+    const target = sd.sourceTaskDefinition!;
+    const rollback = this.newDeployment(service, target, this.rollbackBehaviour, true, null, sd.arn);
+    service.taskDefinition = target;
+    this.event(service, `(deployment ${deployment.id}) rolling back to deployment ${rollback.id}.`);
+  }
+
+  // ---- service deployments ----
+
+  private requireServiceDeploymentApis(): void {
+    if (this.omitRolloutState) {
+      throw new AwsError("UnknownOperationException", "The action is not supported by this endpoint.");
+    }
+  }
+
+  private listServiceDeployments(input: Json): Json {
+    this.requireServiceDeploymentApis();
+    const service = this.service(input.cluster, input.service);
+    const statuses = input.status as string[] | undefined;
+    const after = (input.createdAt as Json | undefined)?.after as number | undefined;
+    const list = service.serviceDeployments
+      .filter((sd) => !statuses || statuses.includes(sd.status))
+      .filter((sd) => after === undefined || sd.createdAtMs >= after * 1000)
+      .slice()
+      .reverse()
+      .map((sd) => ({
+        serviceDeploymentArn: sd.arn,
+        serviceArn: service.arn,
+        clusterArn: `arn:aws:ecs:${this.region}:${ACCOUNT}:cluster/${service.cluster}`,
+        createdAt: new Date(sd.createdAtMs),
+        startedAt: new Date(sd.createdAtMs),
+        ...(sd.finishedAtMs ? { finishedAt: new Date(sd.finishedAtMs) } : {}),
+        targetServiceRevisionArn: `${service.arn}:revision/${sd.deploymentId.slice(-6)}`,
+        status: sd.status,
+        statusReason: sd.statusReason,
+      }));
+    return { serviceDeployments: list };
+  }
+
+  private findServiceDeployment(arn: string): { service: SimService; sd: SimServiceDeployment } | undefined {
+    for (const service of this.services.values()) {
+      const sd = service.serviceDeployments.find((s) => s.arn === arn);
+      if (sd) return { service, sd };
+    }
+    return undefined;
+  }
+
+  private describeServiceDeployments(input: Json): Json {
+    this.requireServiceDeploymentApis();
+    const serviceDeployments: Json[] = [];
+    const failures: Json[] = [];
+    for (const arn of (input.serviceDeploymentArns as string[]) ?? []) {
+      const found = this.findServiceDeployment(arn);
+      if (!found) {
+        failures.push({ arn, reason: "MISSING" });
+        continue;
+      }
+      const { service, sd } = found;
+      serviceDeployments.push({
+        serviceDeploymentArn: sd.arn,
+        serviceArn: service.arn,
+        createdAt: new Date(sd.createdAtMs),
+        ...(sd.finishedAtMs ? { finishedAt: new Date(sd.finishedAtMs) } : {}),
+        status: sd.status,
+        statusReason: sd.statusReason,
+        deploymentConfiguration: service.deploymentConfiguration,
+      });
+    }
+    return { serviceDeployments, failures };
+  }
+
+  private stopServiceDeployment(input: Json): Json {
+    this.requireServiceDeploymentApis();
+    const found = this.findServiceDeployment(String(input.serviceDeploymentArn));
+    if (!found)
+      throw new AwsError("ServiceDeploymentNotFoundException", "The service deployment does not exist.");
+    const { service, sd } = found;
+    if (sd.status !== "IN_PROGRESS" && sd.status !== "PENDING") {
+      throw new AwsError(
+        "ConflictException",
+        `The service deployment is ${sd.status} and cannot be stopped.`,
+      );
+    }
+    const deployment = service.deployments.find((d) => d.id === sd.deploymentId);
+    if (input.stopType === "ROLLBACK" && deployment && sd.sourceTaskDefinition) {
+      Object.assign(deployment, {
+        rolloutState: "FAILED",
+        rolloutStateReason: "Stopped by user (rollback).",
+      });
+      this.event(service, `(deployment ${deployment.id}) stop requested: rolling back.`);
+      this.startRollback(service, deployment, sd);
+    } else {
+      sd.status = "STOPPED";
+      sd.statusReason = "stopped by user";
+      sd.finishedAtMs = this.clock.now();
+    }
+    return { serviceDeploymentArn: sd.arn };
+  }
+
+  // ---- views ----
+
+  private view(service: SimService, tags: Tag[] | undefined): Json {
+    const deployments = service.deployments.map((d) => ({
+      id: d.id,
+      status: d.status,
+      taskDefinition: d.taskDefinition,
+      desiredCount: d.desiredCount,
+      pendingCount: d.pendingCount,
+      runningCount: d.runningCount,
+      failedTasks: d.failedTasks,
+      createdAt: new Date(d.createdAtMs),
+      updatedAt: new Date(d.updatedAtMs),
+      launchType: "FARGATE",
+      ...(this.omitRolloutState
+        ? {}
+        : { rolloutState: d.rolloutState, rolloutStateReason: d.rolloutStateReason }),
+    }));
+    const sum = (key: "runningCount" | "pendingCount") =>
+      service.deployments.reduce((total, d) => total + d[key], 0);
+    return {
+      serviceArn: service.arn,
+      serviceName: service.name,
+      clusterArn: `arn:aws:ecs:${this.region}:${ACCOUNT}:cluster/${service.cluster}`,
+      status: service.status,
+      desiredCount: service.desiredCount,
+      runningCount: sum("runningCount"),
+      pendingCount: sum("pendingCount"),
+      launchType: "FARGATE",
+      taskDefinition: service.taskDefinition,
+      deploymentConfiguration: service.deploymentConfiguration,
+      deploymentController: { type: service.controller },
+      deployments,
+      events: service.events,
+      ...(tags ? { tags } : {}),
+    };
+  }
+
+  private taskDefinitionView(td: SimTaskDefinition): Json {
+    return {
+      ...td.body,
+      taskDefinitionArn: td.arn,
+      family: td.family,
+      revision: td.revision,
+      status: td.status,
+      requiresAttributes: [],
+      compatibilities: ["EC2", "FARGATE"],
+      registeredAt: new Date(td.registeredAtMs),
+      registeredBy: `arn:aws:iam::${ACCOUNT}:user/simulator`,
+    };
+  }
+}
