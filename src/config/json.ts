@@ -3,11 +3,16 @@
  * line and column, and a key given twice in one object is an error naming both lines — JSON.parse
  * would silently keep the last one, and "the last setting wins" is how a reviewed value gets lost.
  */
-import { visit } from "jsonc-parser";
+import { createRequire } from "node:module";
 import { InputError } from "../errors.js";
 import { jsonPath } from "./paths.js";
 
+/** Loaded on first use: `shipyard --help` never parses a file. */
+let jsonc: typeof import("jsonc-parser") | undefined;
+
 export function parseJson(text: string, source: string): unknown {
+  jsonc ??= createRequire(import.meta.url)("jsonc-parser") as typeof import("jsonc-parser");
+  const { visit } = jsonc;
   const problems: string[] = [];
   const seen: Array<Map<string, number>> = [];
   visit(

@@ -5,7 +5,6 @@
  * `describe-task-definition` output, and validates everything before any AWS call — every problem at
  * once, as an InputError (exit 2).
  */
-import { readFile } from "node:fs/promises";
 import type { RegisterTaskDefinitionCommandInput, TaskDefinition } from "@aws-sdk/client-ecs";
 import { InputError } from "../errors.js";
 import { parseJson } from "./json.js";
@@ -385,6 +384,7 @@ export const BUNDLED_TEMPLATE_URL = new URL("../../task-def.json", import.meta.u
 
 export async function readBundledTemplate(): Promise<string> {
   try {
+    const { readFile } = await import("node:fs/promises");
     return await readFile(BUNDLED_TEMPLATE_URL, "utf8");
   } catch {
     throw new InputError(

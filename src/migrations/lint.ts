@@ -11,7 +11,6 @@
  * Exit codes: 0 no blocking finding (warnings allowed) · 1 at least one blocking finding (CI fails,
  * deploy refuses to migrate) · 2 bad input (folder, base ref, rule name) · 3 squawk could not run.
  */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ExitCode } from "../errors.js";
 import { adviceFor } from "./rules.js";
@@ -158,6 +157,7 @@ export async function lintMigrations(options: LintOptions): Promise<LintResult> 
     signal: options.signal,
   });
   const edited = new Set(selected.edited);
+  const { readFile } = await import("node:fs/promises");
   const wraps = options.runnerWrapsInTransaction ?? true;
   const files: LintedFile[] = [];
   for (const path of selected.files) {

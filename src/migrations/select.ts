@@ -3,8 +3,6 @@
  * or edits (the ones not yet applied anywhere). Migrations already in the base branch ran in
  * production long ago; re-linting them every time only teaches people to ignore the linter.
  */
-import { execFile } from "node:child_process";
-import { readdir, stat } from "node:fs/promises";
 import { join, posix, relative, sep } from "node:path";
 import { InputError } from "../errors.js";
 
@@ -23,6 +21,7 @@ const isMigrationFile = (path: string) => path.endsWith(".sql") && !path.endsWit
 const toPosix = (path: string) => path.split(sep).join(posix.sep);
 
 async function listSqlFiles(root: string, directory: string): Promise<string[]> {
+  const { readdir, stat } = await import("node:fs/promises");
   const full = join(root, directory);
   const info = await stat(full).catch(() => undefined);
   if (!info?.isDirectory()) {
@@ -39,7 +38,8 @@ async function listSqlFiles(root: string, directory: string): Promise<string[]> 
     .sort();
 }
 
-function git(cwd: string, args: string[], signal?: AbortSignal): Promise<string> {
+async function git(cwd: string, args: string[], signal?: AbortSignal): Promise<string> {
+  const { execFile } = await import("node:child_process");
   return new Promise((resolve, reject) => {
     execFile("git", args, { cwd, signal, maxBuffer: 32 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error) reject(new Error(stderr.trim() || error.message));

@@ -3,7 +3,6 @@
  * binary in per-platform optional packages (glibc Linux, macOS, Windows): we ask squawk-cli's own
  * resolver where it is, so npm, pnpm and hoisted layouts all work, and `SHIPYARD_SQUAWK` overrides it.
  */
-import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { ExitCode, InputError, ShipyardError } from "../errors.js";
 
@@ -43,7 +42,8 @@ interface Finished {
   stderr: string;
 }
 
-function execute(binary: string, args: string[], cwd: string, signal?: AbortSignal): Promise<Finished> {
+async function execute(binary: string, args: string[], cwd: string, signal?: AbortSignal): Promise<Finished> {
+  const { spawn } = await import("node:child_process");
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { cwd, signal, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";

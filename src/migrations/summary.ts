@@ -2,7 +2,6 @@
  * What a migration lint and a migration task mean for a deploy, as verdicts and report sections:
  * an unsafe migration or a task that did not exit 0 stops the deploy before the service changes.
  */
-import { execFile } from "node:child_process";
 import type { Verdict } from "../report/verdict.js";
 import type { LintResult } from "./lint.js";
 import type { MigrationTaskResult } from "./task.js";
@@ -65,8 +64,9 @@ export function taskVerdict(task: MigrationTaskResult): Verdict {
 }
 
 /** The previous release is a commit when releases are commits: then lint only what came after it. */
-export function commitKnownToGit(appRoot: string, release: string | null): Promise<string | undefined> {
-  if (!release || !/^[0-9a-f]{7,40}$/.test(release)) return Promise.resolve(undefined);
+export async function commitKnownToGit(appRoot: string, release: string | null): Promise<string | undefined> {
+  if (!release || !/^[0-9a-f]{7,40}$/.test(release)) return undefined;
+  const { execFile } = await import("node:child_process");
   return new Promise((resolve) => {
     execFile("git", ["cat-file", "-e", `${release}^{commit}`], { cwd: appRoot }, (error) =>
       resolve(error ? undefined : release),

@@ -10,7 +10,6 @@
  *
  * Every ECS call goes through the gateway (src/aws/ecs.ts), which loads the SDK on first use.
  */
-import { randomUUID } from "node:crypto";
 import type { RunTaskCommandInput, RunTaskCommandOutput, Service, Task } from "@aws-sdk/client-ecs";
 import { type Ecs, revisionIdentifier } from "../aws/ecs.js";
 import type { Clock } from "../clock.js";
@@ -154,7 +153,7 @@ export function runTaskInput(
     count: 1,
     startedBy: "shipyard-migrate",
     // RunTask is retried on throttling: the token keeps a retry from starting a second migration.
-    clientToken: randomUUID(),
+    clientToken: crypto.randomUUID(),
     overrides: { containerOverrides: [{ name: options.container, command: [...options.command] }] },
   };
   if (service.networkConfiguration) input.networkConfiguration = service.networkConfiguration;

@@ -5,7 +5,6 @@
  * release again. Bookkeeping is a courtesy to the people reading Sentry: a failure here warns with what
  * to do and never fails a deploy.
  */
-import { execFile } from "node:child_process";
 import type { Progress } from "../report/progress.js";
 
 export interface SentryCliRun {
@@ -81,6 +80,7 @@ export const realSentryCli: SentryCliRunner = async (args, options) => {
   } catch (error) {
     return { ok: false, stdout: "", detail: `sentry-cli is not installed (${(error as Error).message})` };
   }
+  const { execFile } = await import("node:child_process");
   return new Promise<SentryCliRun>((resolve) => {
     execFile(
       binary,

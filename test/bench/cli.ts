@@ -36,7 +36,6 @@ function once(row: Row): number {
   const started = process.hrtime.bigint();
   const result = spawnSync(process.execPath, row.args, {
     cwd: row.cwd,
-    env: { ...process.env, SHIPYARD_ALLOW_OLD_NODE: "1" },
     stdio: "ignore",
   });
   if (result.error) throw result.error;
