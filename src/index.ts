@@ -85,7 +85,7 @@ export class Shipyard {
    * @param awsAccessKeyId AWS access key id for plan, deploy, rollback, status, migrate and verify, e.g. env://AWS_ACCESS_KEY_ID. Read only when an AWS client is built; never printed.
    * @param awsSecretAccessKey AWS secret access key, e.g. env://AWS_SECRET_ACCESS_KEY.
    * @param awsSessionToken Session token of temporary credentials (OIDC role, assumed role), e.g. env://AWS_SESSION_TOKEN.
-   * @param sentryAuthToken Sentry token for release bookkeeping (project:releases, org:read) and the error-rate gate (project:read), e.g. env://SENTRY_AUTH_TOKEN.
+   * @param sentryAuthToken Sentry token with org:read, project:read and project:releases (the error-rate gate and release bookkeeping), e.g. env://SENTRY_AUTH_TOKEN.
    */
   constructor(
     @argument({

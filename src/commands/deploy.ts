@@ -57,7 +57,9 @@ export const command = defineCommand({
     "Registers a new task definition revision with the image, lints and runs the migrations (if configured), updates the ECS service, waits on that deployment, verifies the release, and rolls back to the previous revision when anything fails.",
   config: "environment",
   options,
-  examples: ["shipyard deploy --env staging --image ghcr.io/acme/app@sha256:3f1c...e9 --json"],
+  examples: [
+    "shipyard deploy --env staging --image ghcr.io/acme/shipyard-example@sha256:3f1c9a7e5b2d4c6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f --json",
+  ],
   run: deploy,
 });
 

@@ -30,7 +30,7 @@ export const command = defineCommand({
     "Runs the environment's migrations.command as a one-off ECS task with the service's network settings and launch type, waits until it stops, and succeeds only if the app container exited with code 0. The service itself is never changed.",
   config: "environment",
   options,
-  examples: ["shipyard migrate --env staging --task-definition 42"],
+  examples: ["shipyard migrate --env staging --task-definition 2"],
   exitCodes:
     "0 migrated · 1 the migration failed, never started, was refused or timed out (the service was not changed) · 2 bad input, nothing ran · 3 the task may still be running (the command to stop it is printed)",
   run: migrate,

@@ -35,7 +35,9 @@ export const command = defineCommand({
     "Renders the task definition for the environment and prints what a deploy would change against the live task definition and the service's deployment settings. Changes nothing.",
   config: "environment",
   options,
-  examples: ["shipyard plan --env production --image ghcr.io/acme/app@sha256:3f1c...e9"],
+  examples: [
+    "shipyard plan --env production --image ghcr.io/acme/shipyard-example@sha256:3f1c9a7e5b2d4c6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f",
+  ],
   run: plan,
 });
 

@@ -40,7 +40,7 @@ export const command = defineCommand({
     "Puts the service back on the last good revision recorded by the last deploy (service tag shipyard:last-good, then shipyard:previous), waits until ECS confirms it, and reports.",
   config: "environment",
   options,
-  examples: ["shipyard rollback --env production", "shipyard rollback --env production --to 41"],
+  examples: ["shipyard rollback --env production", "shipyard rollback --env production --to 1"],
   exitCodes:
     "0 the service runs the target revision · 2 nothing to roll back to, or bad input · 3 the rollback was not confirmed (commands printed)",
   run: rollback,

@@ -151,7 +151,11 @@ export interface World {
   /** deploy --env staging --image NEW_IMAGE --release v2 --commit abc1234, overridable. */
   deploy(raw?: Record<string, unknown>, overrides?: Partial<Runtime>): Promise<Report>;
   /** The CLI in-process: exit code and what it printed. */
-  cli(argv: string[], io?: Partial<CliIO>): Promise<{ code: number; stdout: string; stderr: string }>;
+  cli(
+    argv: string[],
+    io?: Partial<CliIO>,
+    overrides?: Partial<Runtime>,
+  ): Promise<{ code: number; stdout: string; stderr: string }>;
   stop(): Promise<void>;
 }
 
@@ -223,7 +227,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
         { env: "staging", image: NEW_IMAGE, release: "v2", commit: "abc1234", ...raw },
         overrides,
       ),
-    async cli(argv, io = {}) {
+    async cli(argv, io = {}, overrides = {}) {
       const stdout: string[] = [];
       const stderr: string[] = [];
       const local = captureOutput(new Scrubber());
@@ -253,6 +257,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
               ),
               env: cliIo.env,
               signal: cliIo.signal,
+              ...overrides,
             },
             current,
           ),
