@@ -3,7 +3,7 @@
  * operators and runners without Dagger. Parses the command line against the command's declaration,
  * runs it, prints its one report. Exit codes: see src/errors.ts.
  */
-import { type AnyCommand, catalog, loadCommand } from "../src/commands/catalog.js";
+import { type AnyCommand, loadCommand } from "../src/commands/catalog.js";
 import type { Runtime } from "../src/commands/context.js";
 import { ExitCode, InputError } from "../src/errors.js";
 import { parseCommandLine } from "./flags.js";
@@ -22,12 +22,12 @@ export async function runCli(
 ): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
-    io.stderr(overview(await allCommands()));
+    io.stderr(overview());
     return ExitCode.Success;
   }
   const command = await loadCommand(name);
   if (command === undefined) {
-    io.stderr(`Unknown command "${name}".\n\n${overview(await allCommands())}`);
+    io.stderr(`Unknown command "${name}".\n\n${overview()}`);
     return ExitCode.BadInput;
   }
   if (rest.includes("--help") || rest.includes("-h")) {
@@ -60,9 +60,4 @@ async function run(
   const { runCommand } = await import("../src/commands/run.js");
   const report = await runCommand(command, runtime, raw, invalid);
   return runtime.output.emit(report, { json });
-}
-
-async function allCommands(): Promise<AnyCommand[]> {
-  const loaded = await Promise.all(Object.keys(catalog).map((name) => loadCommand(name)));
-  return loaded.filter((command): command is AnyCommand => command !== undefined);
 }

@@ -2,7 +2,7 @@
  * `shipyard --help` and `shipyard <command> --help`, generated from the command declarations, so a
  * flag's help text and default are written once (next to the flag, in src/commands).
  */
-import type { AnyCommand } from "../src/commands/catalog.js";
+import { type AnyCommand, catalog } from "../src/commands/catalog.js";
 import { flagName, type OptionSpec } from "../src/commands/spec.js";
 import { exitCodeTable } from "../src/report/output.js";
 
@@ -67,12 +67,12 @@ export function commandUsage(command: AnyCommand): string {
   ].join("\n");
 }
 
-export function overview(commands: readonly AnyCommand[]): string {
+export function overview(): string {
   return [
     "Usage: shipyard <command> [options]",
     "",
     "Commands:",
-    ...commands.map((command) => `  ${command.name.padEnd(14)} ${command.summary}`),
+    ...Object.entries(catalog).map(([name, { summary }]) => `  ${name.padEnd(14)} ${summary}`),
     "",
     "Run `shipyard <command> --help` for a command's options.",
     "",

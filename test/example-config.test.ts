@@ -114,3 +114,51 @@ describe("examples/app/biome.json", () => {
     expect(rules(read("examples/app/biome.json"))).toEqual(rules(read("biome.json")));
   });
 });
+
+describe("examples/ecr: images in ECR, two accounts, a sidecar, ARM64, secrets from SSM and Secrets Manager", () => {
+  const ecr = parseConfig(read("examples/ecr/shipyard.json"), "examples/ecr/shipyard.json");
+  const ecrTemplate = read("examples/ecr/task-def.json");
+
+  it.each(["staging", "production"])(
+    "renders %s with every placeholder filled and Fargate sizes in AWS's own spellings",
+    (name) => {
+      const environment = ecr.environments[name]!;
+      const image = `${ecr.image}@${DIGEST}`;
+      const rendered = renderTaskDefinition({
+        templateText: ecrTemplate,
+        source: "examples/ecr/task-def.json",
+        environmentName: name,
+        environment,
+        repository: ecr.image,
+        image,
+        release: "0123abc",
+        planCommand: `npx shipyard plan --env ${name}`,
+      });
+      expect(JSON.stringify(rendered)).not.toMatch(/\{\{/);
+      expect(rendered.family).toBe(`notes-api-${name}`);
+      expect(rendered.executionRoleArn).toBe(
+        `arn:aws:iam::${environment.variables["ACCOUNT"]}:role/notes-api-execution`,
+      );
+      const api = rendered.containerDefinitions.find((c) => c.name === "api")!;
+      expect(api.image).toBe(image);
+      expect(api.secrets?.map((s) => s.valueFrom)).toEqual([
+        environment.variables["DATABASE_URL_SECRET"],
+        environment.variables["SESSION_KEY_PARAMETER"],
+      ]);
+      // The sidecar keeps its own image; only the app container receives the deployed one.
+      expect(rendered.containerDefinitions.find((c) => c.name === "otel-collector")!.image).toMatch(
+        /^public\.ecr\.aws\/aws-observability\/aws-otel-collector:/,
+      );
+      expect(rendered.runtimePlatform?.cpuArchitecture).toBe("ARM64");
+    },
+  );
+
+  it("its workflow publishes to ECR with OIDC credentials and to GHCR side by side", () => {
+    const workflow = read("examples/ecr/.github/workflows/deploy.yml");
+    expect(workflow).toMatch(/role-to-assume: \$\{\{ vars\.AWS_PUBLISH_ROLE \}\}/);
+    expect(workflow).toMatch(/publish --repository=\$\{\{ env\.ECR_REPOSITORY \}\}/);
+    expect(workflow).toMatch(/publish --repository=ghcr\.io\//);
+    expect(workflow).toMatch(/id-token: write/);
+    expect(workflow).toMatch(/cancel-in-progress: false/);
+  });
+});

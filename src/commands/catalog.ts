@@ -1,6 +1,6 @@
 /**
- * Every command, by name. Each loads on demand: running one command loads only its own file, and
- * `shipyard --help` (which loads them all for their summaries) never loads zod or the AWS SDK.
+ * Every command, by name, with the one line `shipyard --help` shows. Each command's file loads on
+ * demand: `shipyard --help` loads none of them, running one loads only its own.
  * To add a command: write src/commands/NAME.ts exporting `command` (see spec.ts), add it here, then
  * a Dagger function in src/index.ts if it belongs on that face too.
  */
@@ -10,18 +10,42 @@ export type { AnyCommand } from "./spec.js";
 
 type Loader = () => Promise<{ command: AnyCommand }>;
 
-export const catalog: Readonly<Record<string, Loader>> = {
-  deploy: () => import("./deploy.js"),
-  migrate: () => import("./migrate.js"),
-  "migrate-lint": () => import("./migrate-lint.js"),
-  plan: () => import("./plan.js"),
-  rollback: () => import("./rollback.js"),
-  schema: () => import("./schema.js"),
-  status: () => import("./status.js"),
-  verify: () => import("./verify.js"),
+export const catalog: Readonly<Record<string, { summary: string; load: Loader }>> = {
+  deploy: {
+    summary: "Deploy an image to an environment (rolls back on failure)",
+    load: () => import("./deploy.js"),
+  },
+  migrate: {
+    summary: "Run the app's migrations as a one-off ECS task",
+    load: () => import("./migrate.js"),
+  },
+  "migrate-lint": {
+    summary: "Lint SQL migrations for rolling-deploy safety (squawk)",
+    load: () => import("./migrate-lint.js"),
+  },
+  plan: {
+    summary: "Show what a deploy would change (changes nothing)",
+    load: () => import("./plan.js"),
+  },
+  rollback: {
+    summary: "Return the service to the last good revision",
+    load: () => import("./rollback.js"),
+  },
+  schema: {
+    summary: "Write the JSON Schema of shipyard.json",
+    load: () => import("./schema.js"),
+  },
+  status: {
+    summary: "Show what runs in an environment and where rollback would go",
+    load: () => import("./status.js"),
+  },
+  verify: {
+    summary: "Check the running release now: smoke test and Sentry error-rate gate",
+    load: () => import("./verify.js"),
+  },
 };
 
 export async function loadCommand(name: string): Promise<AnyCommand | undefined> {
-  const load = Object.hasOwn(catalog, name) ? catalog[name] : undefined;
-  return load ? (await load()).command : undefined;
+  const entry = Object.hasOwn(catalog, name) ? catalog[name] : undefined;
+  return entry ? (await entry.load()).command : undefined;
 }

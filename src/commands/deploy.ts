@@ -52,7 +52,6 @@ type DeployOptions = OptionValues<typeof options>;
 
 export const command = defineCommand({
   name: "deploy",
-  summary: "Deploy an image to an environment (rolls back on failure)",
   description:
     "Registers a new task definition revision with the image, lints and runs the migrations (if configured), updates the ECS service, waits on that deployment, verifies the release, and rolls back to the previous revision when anything fails.",
   config: "environment",
@@ -155,11 +154,18 @@ interface Release {
 async function rollOutAndVerify(ctx: EnvironmentContext, ecs: Ecs, held: Release): Promise<Report> {
   const { report, output: progress, environment, service: ref } = ctx;
   const { image, previous, next, steps, ran, events } = held;
-  // Someone outside Shipyard may have started a deployment while we took the lock.
+  // Someone outside Shipyard may have started a deployment while we took the lock, or another run
+  // finished one: what the preflight saw is no longer what a failure would restore.
   const now = await ecs.describeService(ref);
   const inFlight = now.found ? deploymentInFlight(now.service) : null;
   if (inFlight)
     return report.refused(`another deployment started meanwhile (${inFlight})`, [ctx.command("status")]);
+  if (now.found && now.service.taskDefinition !== previous) {
+    return report.refused(
+      `the service changed while this deploy was starting: it runs ${shortArn(now.service.taskDefinition)} now, not ${shortArn(previous)}; ${shortArn(next)} was registered but the service was not changed`,
+      [ctx.command("status"), ctx.command("deploy", { image })],
+    );
+  }
 
   // 4. Before the service changes: the migrations, from the new revision.
   const step = stepContext(ctx, ecs, held);

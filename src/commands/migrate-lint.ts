@@ -43,7 +43,6 @@ type Options = OptionValues<typeof options>;
 
 export const command = defineCommand({
   name: "migrate-lint",
-  summary: "Lint SQL migrations for rolling-deploy safety (squawk)",
   description:
     "Lints SQL migrations with squawk for what breaks the running release or takes dangerous locks during a rolling deploy. Drops and renames are allowed only in migrations marked post-deploy: a `-- shipyard:post-deploy` line in the header comment (ship them one release after the code stopped using what they remove).",
   config: "optional",

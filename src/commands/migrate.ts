@@ -25,7 +25,6 @@ type Options = OptionValues<typeof options>;
 
 export const command = defineCommand({
   name: "migrate",
-  summary: "Run the app's migrations as a one-off ECS task",
   description:
     "Runs the environment's migrations.command as a one-off ECS task with the service's network settings and launch type, waits until it stops, and succeeds only if the app container exited with code 0. The service itself is never changed.",
   config: "environment",

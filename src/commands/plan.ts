@@ -30,7 +30,6 @@ type Options = OptionValues<typeof options>;
 
 export const command = defineCommand({
   name: "plan",
-  summary: "Show what a deploy would change (changes nothing)",
   description:
     "Renders the task definition for the environment and prints what a deploy would change against the live task definition and the service's deployment settings. Changes nothing.",
   config: "environment",

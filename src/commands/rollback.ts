@@ -35,7 +35,6 @@ type Options = OptionValues<typeof options>;
 
 export const command = defineCommand({
   name: "rollback",
-  summary: "Return the service to the last good revision",
   description:
     "Puts the service back on the last good revision recorded by the last deploy (service tag shipyard:last-good, then shipyard:previous), waits until ECS confirms it, and reports.",
   config: "environment",
@@ -88,7 +87,16 @@ async function rollback(ctx: EnvironmentContext, options: Options): Promise<Repo
       );
     }
     for (const broken of claim.broken) report.warn(`--force removed the claim of ${describeClaim(broken)}`);
-    return await restoreTo(ctx, target, current, lookup);
+    // Another run may have changed the service while this one took the lock: the target was chosen
+    // for what ran then.
+    const now = await ecs.describeService(ctx.service);
+    if (now.found && now.service.taskDefinition !== current) {
+      return report.refused(
+        `the service changed while this rollback was starting: it runs ${shortArn(now.service.taskDefinition)} now, not ${shortArn(current)}`,
+        [ctx.command("status"), ctx.command("rollback", { to: options.to })],
+      );
+    }
+    return await restoreTo(ctx, target, current, now.found ? now : lookup);
   } finally {
     await lock.release();
   }

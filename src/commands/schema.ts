@@ -19,7 +19,6 @@ type Options = OptionValues<typeof options>;
 
 export const command = defineCommand({
   name: "schema",
-  summary: "Write the JSON Schema of shipyard.json",
   description:
     'Writes the JSON Schema of shipyard.json, generated from the zod schema Shipyard validates with, so editors complete and check the file as you type (add "$schema": "./node_modules/@acme/shipyard/schema/shipyard.schema.json").',
   config: "none",

@@ -43,8 +43,6 @@ type ContextFor<N extends ConfigNeed> = N extends "environment"
 
 export interface CommandSpec<S extends OptionSpecs = OptionSpecs, N extends ConfigNeed = ConfigNeed> {
   name: CommandName;
-  /** One line for `shipyard --help`. */
-  summary: string;
   /** A paragraph for `shipyard <command> --help`. */
   description: string;
   config: N;
@@ -60,7 +58,6 @@ export interface CommandSpec<S extends OptionSpecs = OptionSpecs, N extends Conf
 /** A command of any declaration, as the catalog and the faces hold it. */
 export interface AnyCommand {
   name: CommandName;
-  summary: string;
   description: string;
   config: ConfigNeed;
   options: OptionSpecs;

@@ -16,7 +16,6 @@ const RECENT_EVENTS = 10;
 
 export const command = defineCommand({
   name: "status",
-  summary: "Show what runs in an environment and where rollback would go",
   description:
     "Shows the running revision, image and release, the deployments and their rollout state, running/desired counts, recent ECS events, and where `rollback` would go. Changes nothing.",
   config: "environment",

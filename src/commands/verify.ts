@@ -48,7 +48,6 @@ type VerifyOptions = OptionValues<typeof options>;
 
 export const command = defineCommand({
   name: "verify",
-  summary: "Check the running release now: smoke test and Sentry error-rate gate",
   description:
     "Checks the release an environment runs NOW, and reports (changes nothing): the health smoke test (environments.NAME.healthCheck), then the error-rate gate — the release's failed-request rate from Sentry's sessions API against the previous release's (environments.NAME.sentry and .verify). Sentry: SENTRY_AUTH_TOKEN (org:read, project:read) and SENTRY_URL (default https://sentry.io). With both --release and --previous-release (or --no-baseline) AWS is not called.",
   config: "environment",

@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { installPackedCli } from "../support/package.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const RUNS = 15;
@@ -45,10 +46,14 @@ function once(row: Row): number {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 export async function run(): Promise<string> {
-  if (!existsSync(CLI)) {
-    const build = spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: "inherit" });
-    if (build.status !== 0) throw new Error("npm run build failed");
-  }
+  // The package as users install it (npm pack → npm install -D in a fresh app); this also builds dist/.
+  const packed = await installPackedCli();
+  rows.splice(2, 0, {
+    label: "`npx shipyard --help` from the installed package (its node_modules/.bin/shipyard)",
+    args: [packed.bin, "--help"],
+    cwd: packed.app,
+  });
+  if (!existsSync(CLI)) throw new Error("npm pack did not build dist/");
   const samples = rows.map(() => [] as number[]);
   for (const row of rows) once(row); // warm the file cache
   for (let n = 0; n < RUNS; n++) {
