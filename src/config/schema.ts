@@ -169,6 +169,14 @@ export const VerifySchema = z
       "How long to watch the new release after the rollout (the gate's time budget).",
     ).default(300),
     intervalSeconds: seconds("How often to read release health during the window.").default(5),
+    minWatchSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .default(60)
+      .describe(
+        "Watch at least this long before a healthy release may pass early (errors that start late); at or above windowSeconds, healthy releases pass only at the window's end.",
+      ),
     baselineSeconds: seconds(
       "How far back before the deploy the previous release's health is read (the baseline).",
     ).default(3600),

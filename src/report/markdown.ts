@@ -80,6 +80,13 @@ function findingsTable(migration: Record<string, unknown> | undefined): string[]
   ];
 }
 
+/** When and why the error-rate gate ended (early pass with its bound, or the window's end), if it ran. */
+function gateEnding(report: Report): string | null {
+  const gate = report.verification?.gate as { ended?: { summary?: unknown } } | undefined;
+  const summary = gate?.ended?.summary;
+  return typeof summary === "string" ? summary : null;
+}
+
 export function reportToMarkdown(report: Report): string {
   const lines = [
     `## Shipyard ${report.command}${report.environment ? ` · ${report.environment}` : ""} · ${outcomeLabel[report.outcome]}`,
@@ -98,6 +105,8 @@ export function reportToMarkdown(report: Report): string {
   if (report.command === "deploy" && report.outcome === "succeeded") {
     lines.push("", `**Verified by:** ${verifiedBy(report.checks)}`);
   }
+  const gateEnded = gateEnding(report);
+  if (gateEnded) lines.push("", `**Gate:** ${cell(gateEnded)}`);
   if (report.reason) lines.push("", `**Why:** ${cell(report.reason)}`);
   for (const warning of report.warnings ?? []) lines.push("", `**Warning:** ${cell(warning)}`);
   if (report.nextSteps && report.nextSteps.length > 0) {

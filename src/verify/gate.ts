@@ -12,6 +12,10 @@
  *  - Catastrophic: once `catastrophicMinRequests` are in and the lower bound is ≥ catastrophicErrorRate
  *    (and above allowed), fail at once. Otherwise a regression needs `minRequests` and
  *    `consecutiveBreaches` breaching readings in a row.
+ *  - Early pass: after `minWatchSeconds`, a healthy reading with `minRequests` passes before the window
+ *    ends once a sequential test shows the new release's failure rate is below the allowed rate. The
+ *    test (see `healthyEvidence`) stays valid however often the counts are looked at, which the Wilson
+ *    bounds do not: checking a fixed-sample bound every few seconds would pass releases by luck.
  *  - The window is a time budget: at its end, a release with too little data, or one that is breaching
  *    but not yet often enough, is "inconclusive" — never a silent pass.
  */
@@ -34,6 +38,8 @@ export type GateSettings = Pick<
   | "consecutiveBreaches"
   | "catastrophicErrorRate"
   | "confidence"
+  | "minWatchSeconds"
+  | "windowSeconds"
 >;
 
 export interface Interval {
@@ -80,6 +86,86 @@ export function wilsonInterval(errored: number, total: number, confidence: numbe
     lower: errored <= 0 ? 0 : Math.max(0, centre - margin),
     upper: errored >= total ? 1 : Math.min(1, centre + margin),
   };
+}
+
+/** ln Γ(x) for x > 0 (Lanczos, g = 7: about 15 significant digits). */
+export function logGamma(x: number): number {
+  const coefficients = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
+  if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - logGamma(1 - x);
+  const shifted = x - 1;
+  let series = coefficients[0]!;
+  for (let i = 1; i < coefficients.length; i += 1) series += coefficients[i]! / (shifted + i);
+  const t = shifted + 7.5;
+  return 0.5 * Math.log(2 * Math.PI) + (shifted + 0.5) * Math.log(t) - t + Math.log(series);
+}
+
+/** ln P(X = k) for X ~ Binomial(n, p), 0 < p < 1. */
+function logBinomialPmf(k: number, n: number, p: number): number {
+  return logGamma(n + 1) - logGamma(k + 1) - logGamma(n - k + 1) + k * Math.log(p) + (n - k) * Math.log1p(-p);
+}
+
+/** ln P(X ≤ k) for X ~ Binomial(n, p): the terms by their ratio, summed in log space. */
+function logBinomialCdf(k: number, n: number, p: number): number {
+  let term = logBinomialPmf(0, n, p);
+  let largest = term;
+  const terms = [term];
+  const odds = Math.log(p) - Math.log1p(-p);
+  for (let i = 1; i <= k; i += 1) {
+    term += Math.log((n - i + 1) / i) + odds;
+    terms.push(term);
+    if (term > largest) largest = term;
+  }
+  let sum = 0;
+  for (const t of terms) sum += Math.exp(t - largest);
+  return Math.min(0, largest + Math.log(sum));
+}
+
+/**
+ * Evidence (natural log of a test martingale) that the release's true failure rate is BELOW `rate`.
+ *
+ * For every p' < rate, the likelihood ratio (p'/rate)^errored · ((1−p')/(1−rate))^(total−errored) has
+ * expectation at most 1 at every step when the true rate is `rate` or more; so does its average over
+ * p' uniform on [0, rate]. By Ville's inequality such a process ever reaches 1/α with probability at
+ * most α — over ALL looks, whenever they are taken and however the looking stops. Passing when the
+ * evidence reaches ln(1/α) is therefore a test of "failure rate ≥ rate" at level α that may be run on
+ * every reading, provided `rate` is fixed before the first look (the gate reads the baseline, and so
+ * the allowed rate, once, before the new release's first reading). The average has a closed form:
+ *   M = P(Binomial(total+1, rate) ≥ errored+1) / ((errored+1) · P(Binomial(total+1, rate) = errored+1)).
+ */
+export function healthyEvidence(sample: HealthSample, rate: number): number {
+  if (rate <= 0 || sample.total <= 0) return Number.NEGATIVE_INFINITY;
+  if (rate >= 1) return sample.errored < sample.total ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+  const errored = Math.min(sample.total, Math.max(0, sample.errored));
+  const trials = sample.total + 1;
+  const below = logBinomialCdf(errored, trials, rate);
+  // ln(1 − e^below); a tail of 0 means no evidence at all.
+  const tail = below >= 0 ? Number.NEGATIVE_INFINITY : Math.log(-Math.expm1(below));
+  return tail - Math.log(errored + 1) - logBinomialPmf(errored + 1, trials, rate);
+}
+
+/** The evidence a healthy release needs to pass early: ln(1/α), α = 1 − confidence. */
+export function evidenceNeeded(confidence: number): number {
+  return -Math.log(1 - confidence);
+}
+
+/**
+ * The anytime-valid upper bound of the failure rate: the lowest rate the release is shown to be below
+ * (evidence ≥ ln(1/α)). The evidence grows with the rate tested, so bisection finds it.
+ */
+export function anytimeUpperBound(sample: HealthSample, confidence: number): number {
+  if (sample.total <= 0) return 1;
+  const needed = evidenceNeeded(confidence);
+  let low = Math.min(1, Math.max(0, sample.errored / sample.total));
+  let high = 1;
+  for (let i = 0; i < 60 && high - low > 1e-7; i += 1) {
+    const middle = (low + high) / 2;
+    if (healthyEvidence(sample, middle) >= needed) high = middle;
+    else low = middle;
+  }
+  return high;
 }
 
 export type ReadingStatus = "insufficient" | "healthy" | "breach" | "catastrophic";
@@ -180,6 +266,14 @@ export function judgeReading(
 
 export type GateDecision = "pass" | "fail" | "inconclusive";
 
+/** How the window ended, for the report: early on evidence, or when its time budget was spent. */
+export type GateEnd =
+  | "early-pass"
+  | "catastrophic"
+  | "consecutive-breaches"
+  | "source-problem"
+  | "window-end";
+
 /** What a window of readings adds up to so far. `decision` is null while the window is still open. */
 export interface GateState {
   readings: number;
@@ -190,6 +284,9 @@ export interface GateState {
   lastProblem: string | null;
   decision: GateDecision | null;
   why: string | null;
+  end: GateEnd | null;
+  /** The anytime-valid upper bound of the failure rate when the release passed early. */
+  upperBound: number | null;
 }
 
 export const initialGateState: GateState = {
@@ -200,10 +297,42 @@ export const initialGateState: GateState = {
   lastProblem: null,
   decision: null,
   why: null,
+  end: null,
+  upperBound: null,
 };
 
-/** Folds one successful reading into the state; fails early on catastrophe or enough breaches. */
-export function addReading(state: GateState, reading: Reading, settings: GateSettings): GateState {
+/**
+ * Whether a reading taken `elapsedSeconds` into the window ends it with an early pass: a healthy
+ * reading (so at least `minRequests`), the minimum watch time over but the window not (its last
+ * reading is judged by `closeWindow`), and conclusive sequential evidence that the failure rate is
+ * below the allowed rate.
+ */
+export function passesEarly(reading: Reading, elapsedSeconds: number, settings: GateSettings): boolean {
+  if (reading.status !== "healthy" || elapsedSeconds < settings.minWatchSeconds) return false;
+  if (elapsedSeconds >= settings.windowSeconds) return false;
+  if (reading.sample.total < settings.minRequests) return false;
+  return healthyEvidence(reading.sample, reading.allowedErrorRate) >= evidenceNeeded(settings.confidence);
+}
+
+function earlyPass(state: GateState, reading: Reading, elapsedSeconds: number, settings: GateSettings) {
+  const upper = anytimeUpperBound(reading.sample, settings.confidence);
+  const conf = `${Math.round(settings.confidence * 1000) / 10}%`;
+  const why =
+    `${reading.why}; passed early after ${Math.round(elapsedSeconds)} s: the failure rate's ${conf} ` +
+    `anytime upper bound ${pct(upper)} is below the allowed ${pct(reading.allowedErrorRate)}`;
+  return { ...state, decision: "pass" as const, why, end: "early-pass" as const, upperBound: upper };
+}
+
+/**
+ * Folds one successful reading, taken `elapsedSeconds` into the window, into the state; fails early on
+ * catastrophe or enough breaches, passes early on conclusive evidence of health.
+ */
+export function addReading(
+  state: GateState,
+  reading: Reading,
+  settings: GateSettings,
+  elapsedSeconds: number,
+): GateState {
   const consecutive = reading.status === "breach" ? state.consecutiveBreaches + 1 : 0;
   const next: GateState = {
     ...state,
@@ -211,14 +340,18 @@ export function addReading(state: GateState, reading: Reading, settings: GateSet
     consecutiveBreaches: reading.status === "insufficient" ? state.consecutiveBreaches : consecutive,
     lastReading: reading,
   };
-  if (reading.status === "catastrophic") return { ...next, decision: "fail", why: reading.why };
+  if (reading.status === "catastrophic")
+    return { ...next, decision: "fail", why: reading.why, end: "catastrophic" };
   if (reading.status === "breach" && next.consecutiveBreaches >= settings.consecutiveBreaches) {
     return {
       ...next,
       decision: "fail",
       why: `${reading.why} (${next.consecutiveBreaches} breaching readings in a row)`,
+      end: "consecutive-breaches",
     };
   }
+  if (passesEarly(reading, elapsedSeconds, settings))
+    return earlyPass(next, reading, elapsedSeconds, settings);
   return next;
 }
 
@@ -229,30 +362,36 @@ export function addReading(state: GateState, reading: Reading, settings: GateSet
 export function addUnavailable(state: GateState, problem: string, permanent: boolean): GateState {
   const next = { ...state, unavailable: state.unavailable + 1, lastProblem: problem };
   if (!permanent) return next;
-  return { ...next, decision: "inconclusive", why: `release health could not be read: ${problem}` };
+  return {
+    ...next,
+    decision: "inconclusive",
+    why: `release health could not be read: ${problem}`,
+    end: "source-problem",
+  };
 }
 
 /** Closes the window (its time budget is spent): pass only on a conclusive healthy reading. */
 export function closeWindow(state: GateState, settings: GateSettings): GateState {
   if (state.decision !== null) return state;
+  const closing = { ...state, end: "window-end" as const };
   const last = state.lastReading;
   if (last === null) {
     const problem = state.lastProblem ?? "no reading was taken";
-    return { ...state, decision: "inconclusive", why: `release health could not be read: ${problem}` };
+    return { ...closing, decision: "inconclusive", why: `release health could not be read: ${problem}` };
   }
   switch (last.status) {
     case "healthy":
-      return { ...state, decision: "pass", why: last.why };
+      return { ...closing, decision: "pass", why: last.why };
     case "breach":
       return {
-        ...state,
+        ...closing,
         decision: "inconclusive",
         why: `${last.why}; the window ended after ${state.consecutiveBreaches} of ${settings.consecutiveBreaches} breaching readings needed to fail`,
       };
     default: {
       const source = state.lastProblem ? ` (last read error: ${state.lastProblem})` : "";
       return {
-        ...state,
+        ...closing,
         decision: "inconclusive",
         why: `too little traffic to judge the release: ${last.why}${source}`,
       };

@@ -1,8 +1,9 @@
 /**
  * The verification window: read the new release's health every `intervalSeconds` on the injected
- * clock, fold each reading into the gate (src/verify/gate.ts), and stop at the first decision or when
- * the window's time budget is spent. The source of readings is an interface, so the deploy reads
- * Sentry while the bench and table tests feed simulated traffic through the very same loop.
+ * clock, fold each reading into the gate (src/verify/gate.ts), and stop at the first decision (a
+ * failure, or an early pass once health is conclusive) or when the window's time budget is spent.
+ * The source of readings is an interface, so the deploy reads Sentry while the bench and table tests
+ * feed simulated traffic through the very same loop.
  */
 import type { Clock } from "../clock.js";
 import type { VerifySettings } from "../config/schema.js";
@@ -13,6 +14,7 @@ import {
   addUnavailable,
   closeWindow,
   type GateDecision,
+  type GateEnd,
   type GateState,
   type HealthSample,
   initialGateState,
@@ -48,8 +50,81 @@ export interface WatchResult {
   baseline: HealthSample | null;
   /** Seconds from the start of the window to the decision. */
   seconds: number;
+  /** When and why the window ended, for the report and the step summary. */
+  ended: GateEnding;
   /** Report section: every number behind the decision. */
   report: Record<string, unknown>;
+}
+
+export interface GateEnding {
+  how: GateEnd;
+  afterSeconds: number;
+  /** One line: "passed early after 60 s of the 300 s window: …", "failed after 10 s: …", … */
+  summary: string;
+  /** Early pass: the failure rate's anytime upper bound, and the rate it had to be below. */
+  upperBound?: number;
+  allowedErrorRate?: number;
+}
+
+const percent = (rate: number) => `${Math.round(rate * 10_000) / 100}%`;
+
+/** The report's account of how the window ended. */
+export function gateEnding(state: GateState, seconds: number, settings: VerifySettings): GateEnding {
+  const how = state.end ?? "window-end";
+  const reading = state.lastReading;
+  const requests = reading ? `${reading.sample.total} requests` : "no reading";
+  switch (how) {
+    case "early-pass": {
+      const upper = state.upperBound ?? 1;
+      const allowed = reading?.allowedErrorRate ?? 0;
+      return {
+        how,
+        afterSeconds: seconds,
+        summary: `passed early after ${seconds} s of the ${settings.windowSeconds} s window: failure rate at most ${percent(upper)} (anytime ${Math.round(settings.confidence * 1000) / 10}% bound, ${requests}), below the allowed ${percent(allowed)}`,
+        upperBound: round(upper),
+        allowedErrorRate: round(allowed),
+      };
+    }
+    case "catastrophic":
+      return {
+        how,
+        afterSeconds: seconds,
+        summary: `failed after ${seconds} s: catastrophic failure rate (${requests})`,
+      };
+    case "consecutive-breaches":
+      return {
+        how,
+        afterSeconds: seconds,
+        summary: `failed after ${seconds} s: ${settings.consecutiveBreaches} breaching readings in a row (${requests})`,
+      };
+    case "source-problem":
+      return {
+        how,
+        afterSeconds: seconds,
+        summary: `ended after ${seconds} s: release health could not be read`,
+      };
+    default: {
+      const decision = state.decision ?? "inconclusive";
+      // `shipyard verify` without --watch judges one reading: a window of 0 s.
+      if (settings.windowSeconds === 0)
+        return { how, afterSeconds: seconds, summary: `${decision} on one reading, taken now (${requests})` };
+      return {
+        how,
+        afterSeconds: seconds,
+        summary: `${decision} at the window's end after ${seconds} s (${requests}; no early pass: ${earlyPassMissing(state, settings)})`,
+      };
+    }
+  }
+}
+
+/** Why a window that ran to its end did not pass early: the one condition that was missing. */
+function earlyPassMissing(state: GateState, settings: VerifySettings): string {
+  const reading = state.lastReading;
+  if (reading === null) return "no reading";
+  if (reading.status !== "healthy") return `the last reading was ${reading.status}`;
+  if (settings.minWatchSeconds >= settings.windowSeconds)
+    return "minWatchSeconds is not shorter than the window";
+  return "the evidence of health was not yet conclusive";
 }
 
 const round = (n: number, digits = 5) => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -96,8 +171,12 @@ export async function watchReleaseHealth(input: WatchInput): Promise<WatchResult
   let baseline: HealthSample | null = null;
   let baselineRead = false;
 
+  const earlyFrom =
+    settings.minWatchSeconds < settings.windowSeconds
+      ? `, passing early once healthy beyond doubt after ${formatSeconds(settings.minWatchSeconds * 1000)}`
+      : "";
   progress.step(
-    `error-rate gate: watching release ${input.release} for ${formatSeconds(settings.windowSeconds * 1000)}` +
+    `error-rate gate: watching release ${input.release} for ${formatSeconds(settings.windowSeconds * 1000)}${earlyFrom}` +
       (input.previousRelease ? ` against ${input.previousRelease}` : " (no previous release: fixed limit)"),
   );
   for (;;) {
@@ -115,7 +194,7 @@ export async function watchReleaseHealth(input: WatchInput): Promise<WatchResult
       const result = await input.source.read(input.release, input.releaseSince, clock.now(), windowEnd);
       if (result.ok) {
         const reading = judgeReading(result.value, baseline, settings);
-        state = addReading(state, reading, settings);
+        state = addReading(state, reading, settings, (clock.now() - started) / 1000);
         progress.step(
           `error-rate gate (${formatSeconds(clock.now() - started)}): ${reading.status}: ${reading.why}`,
         );
@@ -136,15 +215,18 @@ export async function watchReleaseHealth(input: WatchInput): Promise<WatchResult
   const seconds = Math.round((clock.now() - started) / 1000);
   const decision = state.decision ?? "inconclusive";
   const why = state.why ?? "no decision";
+  const ended = gateEnding(state, seconds, settings);
   return {
     decision,
     why,
     state,
     baseline,
     seconds,
+    ended,
     report: {
       decision,
       why,
+      ended,
       release: input.release,
       previousRelease: input.previousRelease,
       ...readingReport(state.lastReading),
@@ -153,6 +235,7 @@ export async function watchReleaseHealth(input: WatchInput): Promise<WatchResult
       ...(state.lastProblem ? { lastReadProblem: state.lastProblem } : {}),
       consecutiveBreaches: state.consecutiveBreaches,
       windowSeconds: settings.windowSeconds,
+      minWatchSeconds: settings.minWatchSeconds,
       decidedAfterSeconds: seconds,
       thresholds: {
         minRequests: settings.minRequests,

@@ -6,11 +6,19 @@
  * simulator moves with a FakeClock, and while the SDK waiter runs, its own sleeps advance that clock
  * instead of waiting (Date.now and the waiter's setTimeout are redirected), so a 7-minute rollout is
  * measured in milliseconds. The SDK waiter's jitter is seeded, and each SDK row is averaged over seeds.
+ * Then the time budget of a whole deploy of the example app: where its seconds go (see timeBudget).
  */
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { ECSClient, UpdateServiceCommand, waitUntilServicesStable } from "@aws-sdk/client-ecs";
 import { Ecs } from "../../src/aws/ecs.js";
+import { HealthCheckSchema, VerifySchema } from "../../src/config/schema.js";
 import { strategies } from "../../src/deploy/strategies.js";
 import { EventLog, waitForDeployment } from "../../src/deploy/wait.js";
+import { Output } from "../../src/report/output.js";
+import { Scrubber } from "../../src/report/scrub.js";
 import { FakeClock } from "../support/clock.js";
 import { type Behaviour, EcsSimulator } from "../support/ecs-sim/simulator.js";
 import { captureOutput, startWorld } from "../support/world.js";
@@ -228,6 +236,179 @@ async function throttlingRow(): Promise<string> {
   }
 }
 
+/**
+ * Time budget of a whole deploy with the example app's configuration (examples/app/shipyard.json,
+ * staging), in the ECS and Sentry simulators on virtual time: where the seconds go, split into what
+ * ECS itself takes (the migration task, the rollout), the evidence verification needs (the smoke
+ * test's healthy answers in a row, the gate's minimum watch), and what is left: Shipyard's own
+ * overhead. The app serves 20 req/s, 0.5% failing, as its previous release did.
+ *
+ * Kept close to the example: the cluster and service are the simulator's (main/web), the Sentry
+ * project is the simulator's ("app"), the health URLs answer through an injected fetch, and the
+ * registry answers "found". The migrations are the example's own (squawk lints them for real).
+ */
+const BUDGET_ROLLOUT_SECONDS = 62;
+const BUDGET_MIGRATION_SECONDS = 10;
+const BUDGET_GOAL_SECONDS = 10;
+
+interface Mark {
+  line: string;
+  /** Virtual seconds since the deploy started. */
+  at: number;
+  /** Real milliseconds since the deploy started. */
+  wallMs: number;
+}
+
+interface BudgetRun {
+  marks: Mark[];
+  totalSeconds: number;
+  wallMs: number;
+  outcome: string;
+  gateEnded: string;
+}
+
+function exampleConfig(verify: Record<string, unknown> = {}): {
+  text: string;
+  staging: Record<string, unknown>;
+} {
+  const path = fileURLToPath(new URL("../../examples/app/shipyard.json", import.meta.url));
+  const config = JSON.parse(readFileSync(path, "utf8")) as {
+    $schema?: string;
+    environments: Record<string, Record<string, unknown>>;
+  };
+  delete config.$schema;
+  const staging = config.environments.staging!;
+  Object.assign(staging, { cluster: "main", service: "web", container: "app" });
+  staging.sentry = { ...(staging.sentry as object), project: "app" };
+  staging.verify = { ...(staging.verify as object), ...verify };
+  return { text: JSON.stringify(config), staging };
+}
+
+/** The example's hosts, answered in-process: the registry has the image, the app is healthy. */
+function exampleFetch(): typeof fetch {
+  const realFetch = globalThis.fetch;
+  return (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    if (url.host === "ghcr.io") return new Response(null, { status: 200 });
+    if (url.host.endsWith("acme.example")) {
+      const body = url.pathname === "/version" ? JSON.stringify({ release: "v2" }) : "ok";
+      return new Response(body, { status: 200, headers: { "content-type": "application/json" } });
+    }
+    return realFetch(input, init);
+  }) as typeof fetch;
+}
+
+async function budgetRun(verify: Record<string, unknown> = {}): Promise<BudgetRun> {
+  const world = await startWorld({ sentry: true, config: exampleConfig(verify).text, template: null });
+  const root = mkdtempSync(join(tmpdir(), "shipyard-budget-"));
+  try {
+    const migrations = fileURLToPath(new URL("../../examples/app/migrations", import.meta.url));
+    cpSync(migrations, join(root, "migrations"), { recursive: true });
+    world.sim.timing = { startSeconds: 5, healthySeconds: BUDGET_ROLLOUT_SECONDS, failAfterSeconds: 30 };
+    const now = world.clock.now();
+    const traffic = { environment: "staging", ratePerSecond: 20, errorRate: 0.005 };
+    world.sentry!.addTraffic({ ...traffic, release: "v1", startAt: now - 7_200_000, endAt: now });
+    world.sentry!.addTraffic({ ...traffic, release: "v2", startAt: now });
+    const marks: Mark[] = [];
+    const wallStart = performance.now();
+    const mark = (line: string) =>
+      marks.push({
+        line: line.trim(),
+        at: (world.clock.now() - now) / 1000,
+        wallMs: performance.now() - wallStart,
+      });
+    const output = new Output(
+      { stdout: () => {}, stderr: mark, appendSummary: async () => {} },
+      new Scrubber(),
+    );
+    const report = await world.deploy(
+      { image: `ghcr.io/acme/shipyard-example@sha256:${"b".repeat(64)}` },
+      { output, fetch: exampleFetch(), files: { ...world.files, root } },
+    );
+    const gate = (report.verification?.gate ?? {}) as { ended?: { summary?: string } };
+    return {
+      marks,
+      totalSeconds: report.timings.totalSeconds,
+      wallMs: performance.now() - wallStart,
+      outcome: report.outcome,
+      gateEnded: gate.ended?.summary ?? "—",
+    };
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+    await world.stop();
+  }
+}
+
+/** The deploy's progress lines that start each part of the budget, in order. */
+const BUDGET_PARTS: Array<{ what: string; from: RegExp }> = [
+  { what: "preflight (service, registry, Sentry, migration lint)", from: /^Deploying / },
+  { what: "register the revision and take the service", from: /^Registered / },
+  { what: "migration task", from: /^Step: migrate$/ },
+  { what: `rollout (ECS completes it at ${BUDGET_ROLLOUT_SECONDS} s)`, from: /^UpdateService accepted/ },
+  { what: "smoke test", from: /^Step: smoke test$/ },
+  { what: "Sentry release bookkeeping (sentry-cli)", from: /^Step: Sentry release$/ },
+  { what: "error-rate gate", from: /^Step: error-rate gate$/ },
+  { what: "record last-good, report", from: /^Deployed / },
+];
+
+/** Virtual seconds and real milliseconds of each part: from its first line to the next part's. */
+function budgetParts(run: BudgetRun): Array<{ what: string; seconds: number; wallMs: number }> {
+  const starts = BUDGET_PARTS.map((part) => run.marks.find((m) => part.from.test(m.line)));
+  return BUDGET_PARTS.map((part, i) => {
+    const start = starts[i];
+    const next = starts.slice(i + 1).find((m) => m !== undefined) ?? {
+      at: run.totalSeconds,
+      wallMs: run.wallMs,
+    };
+    return start === undefined
+      ? { what: part.what, seconds: 0, wallMs: 0 }
+      : { what: part.what, seconds: next.at - start.at, wallMs: next.wallMs - start.wallMs };
+  });
+}
+
+async function timeBudget(): Promise<string[]> {
+  const { staging } = exampleConfig();
+  const settings = VerifySchema.parse(staging.verify);
+  const health = HealthCheckSchema.parse(staging.healthCheck);
+  const smokeEvidence = (health.consecutiveSuccesses - 1) * health.intervalSeconds;
+  // What no deploy can skip: ECS's own time, and the evidence verification asks for.
+  const needed: Record<string, number> = {
+    "migration task": BUDGET_MIGRATION_SECONDS,
+    [BUDGET_PARTS[3]!.what]: BUDGET_ROLLOUT_SECONDS,
+    "smoke test": smokeEvidence,
+    "error-rate gate": settings.minWatchSeconds,
+  };
+  const early = await budgetRun();
+  const before = await budgetRun({ minWatchSeconds: settings.windowSeconds });
+  const earlyParts = budgetParts(early);
+  const beforeParts = budgetParts(before);
+  const table = [
+    "| Part | Seconds | of which ECS / evidence | Seconds before (gate to the window's end) | Real work, ms |",
+    "|---|---:|---:|---:|---:|",
+    ...earlyParts.map(
+      (part, i) =>
+        `| ${part.what} | ${part.seconds} | ${needed[part.what] ?? 0} | ${beforeParts[i]!.seconds} | ${part.wallMs.toFixed(0)} |`,
+    ),
+  ];
+  const neededTotal = Object.values(needed).reduce((a, b) => a + b, 0);
+  const overhead = early.totalSeconds - neededTotal;
+  table.push(
+    `| **total** | **${early.totalSeconds}** | ${neededTotal} | **${before.totalSeconds}** | ${early.wallMs.toFixed(0)} |`,
+  );
+  return [
+    "",
+    "### Time budget of a whole deploy",
+    "",
+    `A whole deploy of the example app (examples/app/shipyard.json, staging: window ${settings.windowSeconds} s, a reading every ${settings.intervalSeconds} s, minimum watch ${settings.minWatchSeconds} s; smoke test ${health.consecutiveSuccesses} healthy answers in a row, ${health.intervalSeconds} s apart) at 20 req/s, 0.5% failing like its previous release. ECS simulator (ECS completes the rollout at ${BUDGET_ROLLOUT_SECONDS} s; the migration task exits after ${BUDGET_MIGRATION_SECONDS} s) and Sentry simulator on virtual time. "Before" is the same deploy with early passes off (minWatchSeconds = windowSeconds), which is how every healthy deploy ended until now. "Real work": wall-clock time of the work itself against local simulators (real HTTP, real sentry-cli and squawk), which virtual time does not count.`,
+    "",
+    ...table,
+    "",
+    `Outcome: ${early.outcome}; gate: ${early.gateEnded}.`,
+    "",
+    `- Shipyard's own overhead beyond ECS (${BUDGET_MIGRATION_SECONDS + BUDGET_ROLLOUT_SECONDS} s) and the evidence it needs (smoke test ${smokeEvidence} s, gate ${settings.minWatchSeconds} s) ≤ ${BUDGET_GOAL_SECONDS} s: ${overhead <= BUDGET_GOAL_SECONDS ? "met" : "NOT met"} (${overhead} s of waiting, plus ${(early.wallMs / 1000).toFixed(1)} s of real work against local simulators)`,
+  ];
+}
+
 export async function run(): Promise<string> {
   const throttling = [
     "",
@@ -266,6 +447,7 @@ export async function run(): Promise<string> {
     "",
     ...rows,
     ...throttling,
+    ...(await timeBudget()),
   ].join("\n");
 }
 

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ExitCode } from "../../src/errors.js";
+import { reportToMarkdown } from "../../src/report/markdown.js";
 import { type SentrySim, SIM_TOKEN } from "../support/sentry-sim/server.js";
 import { configText, startWorld, type World } from "../support/world.js";
 
@@ -68,19 +69,29 @@ describe("deploy with verification", () => {
       sentryRelease: { steps: expect.any(Array) },
     });
     expect(runningTaskDefinition()).toBe(h.v1);
+    expect(reportToMarkdown(report)).toContain("**Gate:** failed after 0 s: catastrophic failure rate");
     expect(sentry.deploys.map((d) => `${d.release}:${d.name}`)).toEqual([
       "v2:shipyard deploy v2",
       "v1:shipyard rollback of v2",
     ]);
   });
 
-  it("a healthy release stays, with the gate's numbers in the report", async () => {
+  it("a healthy release stays, with the gate's numbers and its early pass in the report", async () => {
     const report = await deploy(0.005);
     expect(report.outcome).toBe("succeeded");
     expect(report.exitCode).toBe(ExitCode.Success);
     expect(report.verification).toMatchObject({
-      gate: { decision: "pass", baselineUsable: true, windowSeconds: 300 },
+      gate: {
+        decision: "pass",
+        baselineUsable: true,
+        windowSeconds: 300,
+        ended: { how: "early-pass", afterSeconds: 60 },
+      },
     });
+    expect(report.timings.phases.find((p) => p.name === "afterRollout")?.seconds).toBe(60);
+    expect(reportToMarkdown(report)).toMatch(
+      /\*\*Gate:\*\* passed early after 60 s of the 300 s window: failure rate at most [\d.]+% \(anytime 99% bound, \d+ requests\), below the allowed [\d.]+%/,
+    );
     expect(runningTaskDefinition()).not.toBe(h.v1);
     expect(sentry.deploys.map((d) => d.release)).toEqual(["v2"]);
   });

@@ -44,12 +44,12 @@ const gate = () => deployStep("error-rate gate");
 const gateReport = (verdict: Verdict) => (verdict.section as { gate: Record<string, unknown> }).gate;
 
 describe("error-rate gate scenarios", () => {
-  it("healthy release: passes after watching the whole window", async () => {
+  it("healthy release at 20 req/s: passes early, after the minimum watch time", async () => {
     traffic({});
     const { ctx } = context();
     const verdict = await gate().run(ctx);
     expect(verdict.status).toBe("passed");
-    expect(clock.now() - T0).toBe(300_000);
+    expect(clock.now() - T0).toBe(60_000);
     const report = gateReport(verdict);
     expect(report).toMatchObject({
       decision: "pass",
@@ -57,8 +57,9 @@ describe("error-rate gate scenarios", () => {
       previousRelease: "v1",
       baselineUsable: true,
       lastReading: "healthy",
+      ended: { how: "early-pass", afterSeconds: 60 },
     });
-    expect(report.sample).toMatchObject({ total: 7200 });
+    expect(report.sample).toMatchObject({ total: 2400 });
     expect(report.baselineSample).toMatchObject({ total: 72_000, errored: 360 });
     expect(report.why).toContain("within what is allowed");
   });
@@ -80,6 +81,15 @@ describe("error-rate gate scenarios", () => {
     expect(verdict.status).toBe("failed");
     expect(clock.now()).toBe(T0);
     expect(gateReport(verdict)).toMatchObject({ decision: "fail", lastReading: "catastrophic", readings: 1 });
+  });
+
+  it("healthy release with early passes off: passes after watching the whole window", async () => {
+    traffic({});
+    const { ctx } = context({ verify: { minWatchSeconds: 300 } });
+    const verdict = await gate().run(ctx);
+    expect(verdict.status).toBe("passed");
+    expect(clock.now() - T0).toBe(300_000);
+    expect(gateReport(verdict)).toMatchObject({ ended: { how: "window-end" }, sample: { total: 7200 } });
   });
 
   it("thin traffic: inconclusive, never a pass", async () => {

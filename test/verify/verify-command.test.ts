@@ -74,7 +74,7 @@ describe("verify core with releases from ECS", () => {
     expect(report.nextSteps).toContain("npx shipyard rollback --env staging");
   });
 
-  it("--watch watches the whole window on the clock, as a deploy does", async () => {
+  it("--watch watches on the clock, as a deploy does, until the release is healthy beyond doubt", async () => {
     h = await sentryWorld();
     const sim = h.sentry!;
     const now = h.clock.now();
@@ -102,9 +102,15 @@ describe("verify core with releases from ECS", () => {
     expect(report).toMatchObject({
       outcome: "succeeded",
       exitCode: 0,
-      verification: { decision: "pass", gate: { windowSeconds: 300 } },
+      verification: { decision: "pass", gate: { windowSeconds: 300, ended: { how: "early-pass" } } },
     });
-    expect(h.clock.now() - now).toBe(300_000);
+    // 5 req/s at 1% against a 1% baseline: conclusive after the minimum watch time, inside the window.
+    const waited = h.clock.now() - now;
+    expect(waited).toBeGreaterThanOrEqual(60_000);
+    expect(waited).toBeLessThan(300_000);
+    expect((report.verification as { gate: { decidedAfterSeconds: number } }).gate.decidedAfterSeconds).toBe(
+      waited / 1000,
+    );
     // Both releases were given: ECS was not asked.
     expect(h.sim.operations()).toEqual([]);
   });
@@ -197,8 +203,10 @@ describe("shipyard verify (CLI)", () => {
       command: "verify",
       outcome: "succeeded",
       release: "v2",
-      verification: { gate: { decision: "pass" } },
+      verification: { gate: { decision: "pass", ended: { how: "window-end" } } },
     });
+    const gate = (report.verification as { gate: { ended: { summary: string } } }).gate;
+    expect(gate.ended.summary).toMatch(/^pass on one reading, taken now \(\d+ requests\)$/);
     expect(err.join("\n")).toContain("shipyard verify production: succeeded");
     expect(err.join("\n") + out.join("\n")).not.toContain(SIM_TOKEN);
   });
