@@ -9,6 +9,8 @@ import { InputError } from "../errors.js";
 export interface SelectedFiles {
   /** Paths relative to the app root, sorted (the order migrations apply in). */
   files: string[];
+  /** Every migration in the folder, selected or not, in the same order: the schema they build. */
+  all: string[];
   /** Commit the change is compared with (only with a base ref). */
   mergeBase?: string;
   /** Files that already existed at the merge base and were edited: they will NOT run again where applied. */
@@ -95,12 +97,12 @@ export async function selectMigrationFiles(options: {
   signal?: AbortSignal;
 }): Promise<SelectedFiles> {
   const all = await listSqlFiles(options.appRoot, options.directory);
-  if (options.baseRef === undefined) return { files: all, edited: [] };
+  if (options.baseRef === undefined) return { files: all, all, edited: [] };
   const mergeBase = await mergeBaseOf(options.appRoot, options.baseRef, options.signal);
   const { added, edited } = await changedSince(options.appRoot, options.directory, mergeBase, options.signal);
   const present = new Set(all);
   const pick = (paths: string[]) => paths.map(toPosix).filter((path) => present.has(path));
   const editedFiles = pick(edited);
   const files = [...new Set([...pick(added), ...editedFiles])].sort();
-  return { files, mergeBase, edited: editedFiles.sort() };
+  return { files, all, mergeBase, edited: editedFiles.sort() };
 }

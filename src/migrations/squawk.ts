@@ -5,6 +5,8 @@
  */
 import { createRequire } from "node:module";
 import { ExitCode, InputError, ShipyardError } from "../errors.js";
+import { shipyardRuleNames } from "./shipyard-rules.js";
+import { type ParsedTree, readSyntaxTrees } from "./syntax.js";
 
 /** One entry of `squawk --reporter json` (lines are 0-based there). */
 export interface SquawkFinding {
@@ -67,9 +69,16 @@ async function execute(binary: string, args: string[], cwd: string, signal?: Abo
   });
 }
 
+/** A binary's version does not change while this process runs: asked once per path. */
+const versions = new Map<string, string>();
+
 export async function squawkVersion(binary: string, signal?: AbortSignal): Promise<string> {
-  const { stdout } = await execute(binary, ["--version"], process.cwd(), signal);
-  return stdout.trim().replace(/^squawk\s+/, "");
+  const known = versions.get(binary);
+  if (known !== undefined) return known;
+  const { code, stdout } = await execute(binary, ["--version"], process.cwd(), signal);
+  const version = stdout.trim().replace(/^squawk\s+/, "");
+  if (code === 0 && version !== "") versions.set(binary, version);
+  return version;
 }
 
 export interface SquawkRun {
@@ -82,6 +91,44 @@ export interface SquawkRun {
   signal?: AbortSignal;
 }
 
+/** squawk reads its path arguments as glob patterns: a file named `a[1].sql` must match itself. */
+const globEscape = (path: string) => path.replace(/[[\]*?]/g, (c) => `[${c}]`);
+
+/**
+ * squawk's concrete syntax tree of each file (`squawk --debug parse`), in the order given, in one
+ * process. `--exclude-path` replaces any excluded_paths of an app's .squawk.toml, which would
+ * otherwise drop files silently and shift the trees against the file list.
+ */
+export async function parseWithSquawk(run: {
+  binary: string;
+  files: readonly { path: string; bytes: number }[];
+  cwd: string;
+  signal?: AbortSignal;
+}): Promise<ParsedTree[]> {
+  if (run.files.length === 0) return [];
+  const args = [
+    "--debug",
+    "parse",
+    "--exclude-path=/dev/null/nothing",
+    "--",
+    ...run.files.map((f) => globEscape(f.path)),
+  ];
+  const result = await execute(run.binary, args, run.cwd, run.signal);
+  const trees = result.code === 0 ? readSyntaxTrees(result.stdout) : [];
+  const matches =
+    trees.length === run.files.length && trees.every((tree, i) => tree.root.end === run.files[i]?.bytes);
+  if (!matches) {
+    throw new ShipyardError(
+      `squawk could not parse the migrations (exit ${result.code ?? "signal"}, ${trees.length} of ${run.files.length} syntax trees): ${result.stderr.trim() || "no error output"}`,
+      {
+        exitCode: ExitCode.NeedsAttention,
+        hint: "run `npx squawk --debug parse FILE` on the migrations to see the problem",
+      },
+    );
+  }
+  return trees;
+}
+
 /** squawk exits 0 when clean and 1 with findings; anything else (or non-JSON output) is an error. */
 export async function runSquawk(run: SquawkRun): Promise<SquawkFinding[]> {
   if (run.files.length === 0) return [];
@@ -89,14 +136,14 @@ export async function runSquawk(run: SquawkRun): Promise<SquawkFinding[]> {
   if (run.excludeRules.length > 0) args.push(`--exclude=${run.excludeRules.join(",")}`);
   // Explicit both ways: a .squawk.toml in the app must not change what the runner really does.
   args.push(run.assumeInTransaction ? "--assume-in-transaction" : "--no-assume-in-transaction");
-  args.push("--", ...run.files);
+  args.push("--", ...run.files.map(globEscape));
   const result = await execute(run.binary, args, run.cwd, run.signal);
   if (/invalid rule name/i.test(result.stderr)) {
     const rule = /invalid rule name (\S+)/i.exec(result.stderr)?.[1] ?? "";
     throw new InputError(
       `squawk does not know the rule "${rule}" listed in migrations.excludeRules; nothing was linted.`,
       [],
-      "fix the rule name in shipyard.json (the rule list is at https://squawkhq.com/docs/rules)",
+      `fix the rule name in shipyard.json (squawk's rules are listed at https://squawkhq.com/docs/rules; Shipyard's own are ${[...shipyardRuleNames, "shipyard-edited-migration"].join(", ")})`,
     );
   }
   if ((result.code === 0 || result.code === 1) && result.stdout.trim().startsWith("[")) {

@@ -46,7 +46,7 @@ async function lintFigures(rows: string[][]): Promise<void> {
     `${safe.files.length - new Set(safe.findings.map((f) => f.file)).size}/${safe.files.length}`,
   ]);
   rows.push([
-    "migrate-lint, 18-file unsafe corpus (median of 5)",
+    `migrate-lint, ${unsafe.files.length}-file unsafe corpus (median of 5)`,
     ms(await median(5, () => lintMigrations({ appRoot: corpus, directory: "unsafe" }))),
   ]);
 
@@ -166,9 +166,9 @@ export async function run(): Promise<string> {
   await lintFigures(rows);
   await taskFigures(rows);
   postgresFigures(rows);
-  const files = (await readdir(join(corpus, "unsafe"))).length;
+  const count = async (folder: string) => (await readdir(join(corpus, folder))).length;
   return [
-    `${execFileSync(join(root, "node_modules", ".bin", "squawk"), ["--version"], { encoding: "utf8" }).trim()}; corpus: ${files} unsafe migrations, 16 safe rewrites, 3 post-deploy contracts.`,
+    `${execFileSync(join(root, "node_modules", ".bin", "squawk"), ["--version"], { encoding: "utf8" }).trim()}; corpus: ${await count("unsafe")} unsafe migrations, ${await count("safe")} safe rewrites, ${await count("post-deploy")} post-deploy contracts.`,
     "",
     "| Measure | Value |",
     "|---|---|",

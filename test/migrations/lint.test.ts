@@ -5,7 +5,7 @@
  * check to migrations this change adds or edits.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,31 +17,10 @@ import {
   lintMigrations,
   runsInTransaction,
 } from "../../src/migrations/lint.js";
+import { postDeployCorpus, unsafeCorpus, unsafeStatementCount } from "./corpus-expectations.js";
 
 const corpus = join(import.meta.dirname, "corpus");
 const exampleApp = join(import.meta.dirname, "..", "..", "examples", "app");
-
-/** Each unsafe corpus file and the rule(s) that must flag it as an error. */
-const expectedRules: Record<string, string[]> = {
-  "index_without_concurrently.sql": ["require-concurrent-index-creation"],
-  "set_not_null.sql": ["adding-not-nullable-field"],
-  "add_required_column.sql": ["adding-required-field"],
-  "volatile_default.sql": ["adding-field-with-default"],
-  "type_change.sql": ["changing-column-type"],
-  "rename_column.sql": ["renaming-column"],
-  "rename_table.sql": ["renaming-table"],
-  "drop_column.sql": ["ban-drop-column"],
-  "drop_table.sql": ["ban-drop-table"],
-  "check_without_not_valid.sql": ["constraint-missing-not-valid"],
-  "foreign_key.sql": ["adding-foreign-key-constraint", "constraint-missing-not-valid"],
-  "unique_constraint.sql": ["disallowed-unique-constraint"],
-  "missing_lock_timeout.sql": ["require-lock-timeout"],
-  "drop_index.sql": ["require-concurrent-index-deletion"],
-  "concurrently_in_transaction.sql": ["ban-concurrent-index-creation-in-transaction"],
-  "validate_in_same_transaction.sql": ["constraint-missing-not-valid"],
-  "post_deploy_still_needs_concurrently.sql": ["require-concurrent-index-creation"],
-  "marker_after_first_statement.sql": ["ban-drop-column"],
-};
 
 const errorRulesOf = (result: LintResult, file: string) =>
   result.findings.filter((f) => f.file === file && f.level === "error").map((f) => f.rule);
@@ -49,18 +28,28 @@ const errorRulesOf = (result: LintResult, file: string) =>
 describe("the corpus", () => {
   let safe: LintResult;
   let unsafe: LintResult;
-  let postDeploy: LintResult;
+  let history: LintResult;
+  let historyApp: string;
 
   beforeAll(async () => {
-    [safe, unsafe, postDeploy] = await Promise.all([
+    // The post-deploy contracts follow the safe migrations in one folder, as in an app's history.
+    historyApp = await mkdtemp(join(tmpdir(), "shipyard-lint-history-"));
+    await mkdir(join(historyApp, "migrations"));
+    for (const folder of ["safe", "post-deploy"]) {
+      for (const file of await readdir(join(corpus, folder))) {
+        await copyFile(join(corpus, folder, file), join(historyApp, "migrations", file));
+      }
+    }
+    [safe, unsafe, history] = await Promise.all([
       lintMigrations({ appRoot: corpus, directory: "safe" }),
       lintMigrations({ appRoot: corpus, directory: "unsafe" }),
-      lintMigrations({ appRoot: corpus, directory: "post-deploy" }),
+      lintMigrations({ appRoot: historyApp }),
     ]);
   });
+  afterAll(() => rm(historyApp, { recursive: true, force: true }));
 
-  it("passes every safe rewrite, with no advice either", () => {
-    expect(safe.files).toHaveLength(16);
+  it("passes every safe rewrite, with no advice either", async () => {
+    expect(safe.files).toHaveLength((await readdir(join(corpus, "safe"))).length);
     expect(safe.findings).toEqual([]);
     expect(safe.outcome).toBe("passed");
     expect(safe.exitCode).toBe(ExitCode.Success);
@@ -76,22 +65,33 @@ describe("the corpus", () => {
     ]);
   });
 
-  it.each(Object.entries(expectedRules))("flags unsafe/%s with %j", (file, rules) => {
-    const errors = errorRulesOf(unsafe, `unsafe/${file}`);
-    for (const rule of rules) expect(errors).toContain(rule);
+  it.each(Object.entries(unsafeCorpus))("flags unsafe/%s with exactly %j", (file, rules) => {
+    expect(errorRulesOf(unsafe, `unsafe/${file}`).sort()).toEqual([...rules].sort());
   });
 
-  it("covers every unsafe file and fails with exit 1, a reason and next steps", () => {
-    expect(unsafe.files.map((f) => f.path.replace("unsafe/", "")).sort()).toEqual(
-      Object.keys(expectedRules).sort(),
-    );
+  it("covers every unsafe file and fails with exit 1, a reason and next steps", async () => {
+    const files = await readdir(join(corpus, "unsafe"));
+    expect(unsafe.files.map((f) => f.path.replace("unsafe/", "")).sort()).toEqual(files.sort());
+    expect(Object.keys(unsafeCorpus).sort()).toEqual(files.sort());
     expect(unsafe.outcome).toBe("failed");
     expect(unsafe.exitCode).toBe(ExitCode.RolledBack);
-    expect(unsafe.reason).toMatch(/unsafe statements in 18 migrations/);
+    expect(unsafe.counts).toEqual({ errors: unsafeStatementCount, warnings: 0, allowed: 0 });
+    expect(unsafe.reason).toBe(
+      `${unsafeStatementCount} unsafe statements in ${files.length} migrations: they would break the running release or lock tables during the deploy.`,
+    );
     expect(unsafe.nextSteps?.join("\n")).toMatch(/shipyard:post-deploy/);
   });
 
-  it("points at the line of the statement, with squawk's message and our why and fix", async () => {
+  it("points every finding at its statement, with squawk's message and our why and fix", async () => {
+    for (const finding of unsafe.findings) {
+      const lines = (await readFile(join(corpus, finding.file), "utf8")).split("\n");
+      const at = lines[finding.line - 1]?.slice(finding.column - 1) ?? "";
+      // The statement itself: not a comment, not the SET lines every file starts with.
+      expect(at, `${finding.file}:${finding.line}`).toMatch(/^[A-Za-z(]/);
+      expect(at, `${finding.file}:${finding.line}`).not.toMatch(/^SET (lock|statement)_timeout/);
+      expect(finding.why).toMatch(/\S/);
+      expect(finding.fix).toMatch(/\S/);
+    }
     const finding = unsafe.findings.find((f) => f.file === "unsafe/index_without_concurrently.sql");
     if (finding === undefined) throw new Error("no finding for index_without_concurrently.sql");
     const lines = (await readFile(join(corpus, finding.file), "utf8")).split("\n");
@@ -103,18 +103,16 @@ describe("the corpus", () => {
       `unsafe/index_without_concurrently.sql:${finding.line}:1  unsafe  require-concurrent-index-creation`,
     );
     expect(text).toContain("why: CREATE INDEX holds a SHARE lock");
-    expect(text).toMatch(/FAILED: 20 unsafe/);
+    expect(text).toContain(`FAILED: ${unsafeStatementCount} unsafe, 0 advice, 0 allowed post-deploy`);
   });
 
-  it("allows drops in migrations marked post-deploy", () => {
-    expect(postDeploy.outcome).toBe("passed");
-    expect(postDeploy.files.every((f) => f.postDeploy)).toBe(true);
-    expect(postDeploy.findings.map((f) => [f.file, f.rule, f.level])).toEqual([
-      ["post-deploy/0200_drop_legacy_column.sql", "ban-drop-column", "allowed"],
-      ["post-deploy/0210_drop_old_audit.sql", "ban-drop-table", "allowed"],
-      ["post-deploy/0220_drop_renamed_column.sql", "ban-drop-column", "allowed"],
-    ]);
-    expect(postDeploy.counts).toEqual({ errors: 0, warnings: 0, allowed: 3 });
+  it("allows the contract changes of migrations marked post-deploy, after the safe history", () => {
+    expect(history.outcome).toBe("passed");
+    const contracts = history.files.filter((f) => f.postDeploy).map((f) => f.path);
+    expect(contracts).toEqual(Object.keys(postDeployCorpus).map((file) => `migrations/${file}`));
+    expect(history.findings.map((f) => [f.file, f.rule, f.level])).toEqual(
+      Object.entries(postDeployCorpus).map(([file, rule]) => [`migrations/${file}`, rule, "allowed"]),
+    );
   });
 
   it("lints the example app's own migrations clean", async () => {
@@ -283,5 +281,94 @@ describe("only migrations new since a base ref", () => {
     );
     expect(error).toBeInstanceOf(InputError);
     expect((error as InputError).hint).toMatch(/fetch-depth: 0/);
+  });
+});
+
+describe("Shipyard's own rules: exclusions, ignore comments, the schema behind --base", () => {
+  let app: string;
+  const lockThenUpdate =
+    "LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE;\nUPDATE users SET email = lower(email);\n";
+  const timeouts = "SET lock_timeout = '5s';\nSET statement_timeout = '60s';\n";
+  const lintFile = async (sql: string, excludeRules: string[] = []) => {
+    await rm(join(app, "db"), { recursive: true, force: true });
+    await mkdir(join(app, "db"));
+    await writeFile(join(app, "db", "001.sql"), sql);
+    return lintMigrations({ appRoot: app, directory: "db", excludeRules });
+  };
+  const rulesOf = (result: LintResult) => result.findings.map((f) => `${f.line} ${f.rule} ${f.level}`);
+
+  beforeAll(async () => {
+    app = await mkdtemp(join(tmpdir(), "shipyard-lint-own-"));
+  });
+  afterAll(() => rm(app, { recursive: true, force: true }));
+
+  it("flags both, and excludes one by its name in excludeRules", async () => {
+    expect(rulesOf(await lintFile(timeouts + lockThenUpdate))).toEqual([
+      "3 shipyard-lock-table error",
+      "4 shipyard-backfill-in-ddl-transaction error",
+    ]);
+    const excluded = await lintFile(timeouts + lockThenUpdate, ["shipyard-lock-table"]);
+    expect(rulesOf(excluded)).toEqual(["4 shipyard-backfill-in-ddl-transaction error"]);
+    expect(excluded.excludedRules).toEqual(["shipyard-lock-table"]);
+  });
+
+  it("honours squawk-ignore comments naming them, without squawk calling the name unknown", async () => {
+    const ignored = await lintFile(
+      `${timeouts}-- squawk-ignore shipyard-lock-table -- the table is new and empty\n${lockThenUpdate}`,
+    );
+    expect(rulesOf(ignored)).toEqual(["5 shipyard-backfill-in-ddl-transaction error"]);
+    const wholeFile = await lintFile(
+      `-- squawk-ignore-file shipyard-backfill-in-ddl-transaction, shipyard-lock-table\n${timeouts}${lockThenUpdate}`,
+    );
+    expect(rulesOf(wholeFile)).toEqual([]);
+  });
+
+  it("still reports a squawk-ignore with a misspelt name, unless unused-ignore is excluded", async () => {
+    const sql = `${timeouts}-- squawk-ignore shipyard-lock-tabel\nSELECT 1;\n`;
+    expect(rulesOf(await lintFile(sql))).toEqual(["3 unused-ignore warning"]);
+    expect(rulesOf(await lintFile(sql, ["unused-ignore"]))).toEqual([]);
+  });
+
+  it("rejects an unknown shipyard-* name in excludeRules with exit 2, listing Shipyard's rules", async () => {
+    const error = await lintFile(timeouts, ["shipyard-lock-tabel"]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).exitCode).toBe(ExitCode.BadInput);
+    expect((error as InputError).message).toMatch(/"shipyard-lock-tabel".*migrations\.excludeRules/);
+    expect((error as InputError).hint).toMatch(/shipyard-lock-table/);
+  });
+
+  it("knows a column's type from migrations --base leaves out: a widening new file passes", async () => {
+    const repo = await mkdtemp(join(tmpdir(), "shipyard-lint-base-schema-"));
+    const git = (...args: string[]) =>
+      execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd: repo });
+    try {
+      await mkdir(join(repo, "migrations"));
+      await writeFile(
+        join(repo, "migrations", "001_users.sql"),
+        `${timeouts}CREATE TABLE IF NOT EXISTS users (id bigint PRIMARY KEY, email varchar(100));\n`,
+      );
+      git("init", "-q", "-b", "main");
+      git("add", ".");
+      git("commit", "-q", "-m", "applied long ago");
+      await writeFile(
+        join(repo, "migrations", "002_widen.sql"),
+        `${timeouts}ALTER TABLE users ALTER COLUMN email TYPE varchar(320);\n`,
+      );
+      await writeFile(
+        join(repo, "migrations", "003_narrow.sql"),
+        `${timeouts}ALTER TABLE users ALTER COLUMN email TYPE varchar(200);\n`,
+      );
+      const result = await lintMigrations({ appRoot: repo, baseRef: "main" });
+      expect(result.files.map((f) => f.path)).toEqual([
+        "migrations/002_widen.sql",
+        "migrations/003_narrow.sql",
+      ]);
+      // 320 → 200 is narrower than what 002 made it: a rewrite.
+      expect(result.findings.filter((f) => f.level === "error").map((f) => [f.file, f.rule])).toEqual([
+        ["migrations/003_narrow.sql", "changing-column-type"],
+      ]);
+    } finally {
+      await rm(repo, { recursive: true, force: true });
+    }
   });
 });

@@ -3,4 +3,3 @@ SET lock_timeout = '5s';
 SET statement_timeout = '60s';
 
 ALTER TABLE users ADD COLUMN IF NOT EXISTS amount_exact numeric(12, 2);
-UPDATE users SET amount_exact = amount WHERE amount_exact IS NULL AND amount IS NOT NULL;
