@@ -1,10 +1,12 @@
 /**
  * Shipyard: build, test, ship and safely deploy a Node.js (pnpm) + PostgreSQL service to AWS ECS.
- *
- * This file is the module's public surface and nothing more: every function documents itself for
- * `dagger call <fn> --help` and is a few lines over the container graphs in ./dagger and the
- * commands in ./commands (the same ones the `shipyard` CLI runs).
  */
+// The block above is the module's description: the TypeScript SDK registers the leading /** */ block
+// of the file that holds the main object, whole, so it says only what users should read. Notes for
+// developers go here, in line comments.
+// This file is the module's public surface and nothing more: every function documents itself for
+// `dagger call <fn> --help` and is a few lines over the container graphs in ./dagger and the
+// commands in ./commands (the same ones the `shipyard` CLI runs).
 import {
   argument,
   type Container,
@@ -34,7 +36,8 @@ import {
 import { surfaced } from "./dagger/failure.js";
 import { buildImage, publishImage, publishReferences } from "./dagger/image.js";
 import { hasScript, requireScripts } from "./dagger/manifest.js";
-import { daggerCommand } from "./dagger/runtime.js";
+import { isEcrRepository, publishAuth, withLoginScrubbed } from "./dagger/registry-auth.js";
+import { daggerCommand, type ModuleSecrets } from "./dagger/runtime.js";
 import { nodeImage, releaseName, validateSettings } from "./dagger/settings.js";
 import { InputError } from "./errors.js";
 
@@ -211,26 +214,36 @@ export class Shipyard {
   }
 
   /**
-   * Build and push the image, tagged with the commit (and any extra tags). Returns the pushed reference WITH its digest: deploy that, never a tag.
+   * Build and push the image, tagged with the commit (and any extra tags). Returns the pushed reference WITH its digest: deploy that, never a tag. To Amazon ECR it logs in by itself with the module's AWS credentials (no --username or --password).
    *
-   * @param repository Image repository without tag, e.g. ghcr.io/acme/api.
-   * @param username Registry user name, e.g. the GitHub actor for ghcr.io.
-   * @param password Registry password or token, e.g. env://GITHUB_TOKEN. Never printed.
-   * @param tags Extra tags besides the commit, e.g. latest or staging.
+   * @param repository Image repository without tag, e.g. ghcr.io/acme/api or 123456789012.dkr.ecr.eu-central-1.amazonaws.com/api.
+   * @param username Registry user name, e.g. the GitHub actor for ghcr.io. Not needed for Amazon ECR.
+   * @param password Registry password or token, e.g. env://GITHUB_TOKEN. Never printed. Not needed for Amazon ECR: Shipyard asks ECR for a login token (GetAuthorizationToken) with the module's AWS credentials.
+   * @param tags Extra tags besides the commit, e.g. latest or staging (an ECR repository with immutable tags refuses a tag that moves).
    * @param release Release name baked into the image. Default: the commit.
+   * @param createRepository Amazon ECR only: create the repository when it does not exist, with scan on push and immutable tags. Default: a missing repository is an error naming the command that creates it.
    */
   @func({ cache: "never" })
   async publish(
     repository: string,
-    username: string,
-    password: Secret,
+    username = "",
+    password?: Secret,
     tags: string[] = [],
     release = "",
+    createRepository = false,
   ): Promise<string> {
     return surfaced(async () => {
       const references = publishReferences({ repository, commit: this.commit, extraTags: tags });
+      const auth = await publishAuth({
+        repository,
+        username,
+        password,
+        createRepository,
+        secrets: this.secrets(),
+        env: process.env,
+      });
       const image = await this.build(release);
-      return publishImage(image, references, { username, password });
+      return withLoginScrubbed(auth, () => publishImage(image, references, auth));
     });
   }
 
@@ -289,10 +302,10 @@ export class Shipyard {
    * Deploy to an environment: lint and run migrations, register the task definition, roll out, wait on THIS deployment, verify, and roll back by itself when anything fails. Returns the JSON report; fails (with the report) unless the release is live and verified.
    *
    * @param env Environment in shipyard.json, e.g. staging or production.
-   * @param image Image to deploy, by digest (repo@sha256:...), as `publish` printed it. Empty: build and publish this source first (needs --commit and --registry-password).
+   * @param image Image to deploy, by digest (repo@sha256:...), as `publish` printed it. Empty: build and publish this source first (needs --commit, and --registry-password unless the repository is in Amazon ECR).
    * @param release Release name (Sentry, /version). Default: the commit, else the digest.
    * @param registryUsername Registry user, only used without --image.
-   * @param registryPassword Registry password or token, only used without --image, e.g. env://GITHUB_TOKEN.
+   * @param registryPassword Registry password or token, only used without --image, e.g. env://GITHUB_TOKEN. Not needed for Amazon ECR.
    * @param skipRequires Deploy even when the environment named by `requires` cannot be confirmed to run this image verified (e.g. another AWS account); reported as a warning.
    */
   @func({ cache: "never" })
@@ -305,7 +318,8 @@ export class Shipyard {
     skipRequires = false,
   ): Promise<string> {
     const publish = async (repository: string, name: string) => {
-      if (!registryPassword) {
+      // Amazon ECR logs in with the module's AWS credentials; any other registry needs a password.
+      if (!registryPassword && !isEcrRepository(repository)) {
         throw new InputError(
           "Without --image, deploy builds and publishes first, and that needs registry credentials.",
           [],
@@ -384,17 +398,21 @@ export class Shipyard {
           dir: this.appDirectory(),
           path: this.app,
           nodeVersion: this.nodeVersion,
-          secrets: {
-            awsAccessKeyId: this.awsAccessKeyId,
-            awsSecretAccessKey: this.awsSecretAccessKey,
-            awsSessionToken: this.awsSessionToken,
-            sentryAuthToken: this.sentryAuthToken,
-          },
+          secrets: this.secrets(),
           ...(publish ? { publish } : {}),
         },
         raw,
       ),
     );
+  }
+
+  private secrets(): ModuleSecrets {
+    return {
+      awsAccessKeyId: this.awsAccessKeyId,
+      awsSecretAccessKey: this.awsSecretAccessKey,
+      awsSessionToken: this.awsSessionToken,
+      sentryAuthToken: this.sentryAuthToken,
+    };
   }
 
   private toolchain(): NodeToolchain {

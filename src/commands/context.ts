@@ -6,6 +6,7 @@
  * and one scrubbed output.
  */
 import type { EcsClientFactory } from "../aws/client.js";
+import type { EcrClientFactory } from "../aws/ecr.js";
 import type { Ecs, ServiceRef } from "../aws/ecs.js";
 import type { Clock, Random } from "../clock.js";
 import type { Config, Environment } from "../config/schema.js";
@@ -62,6 +63,8 @@ export interface Runtime {
   awsCredentials?: () => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string }>;
   /** Tests inject clients for the simulators; default: the real SDK client. */
   ecsClientFactory?: EcsClientFactory;
+  /** Tests inject clients for moto; default: the real SDK client. */
+  ecrClientFactory?: EcrClientFactory;
   /** Builds the real-time bound of one network read (tests shorten it). */
   requestSignal?: (ms: number) => AbortSignal;
   fetch?: FetchLike;

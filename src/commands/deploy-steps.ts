@@ -1,6 +1,6 @@
 /**
  * The steps a real deploy runs, put together from the parts that offer them: before the service
- * changes, the Sentry preflight and the migrations (lint, then the one-off task); after the rollout,
+ * changes, the registry preflight, the Sentry preflight and the migrations (lint, then the one-off task); after the rollout,
  * the smoke test, the Sentry release bookkeeping and the error-rate gate. Each step passes, saying
  * so, when its part is not configured for the environment.
  */
@@ -18,13 +18,15 @@ import {
 import { type BookkeepingInput, recordRelease, recordRollback } from "../verify/releases.js";
 import { smokeVerdict } from "../verify/smoke.js";
 import type { EnvironmentContext } from "./context.js";
+import { registryStep } from "./registry-step.js";
 
 export function deploySteps(ctx: EnvironmentContext): DeploySteps {
   const http = verificationOptions(ctx);
   return {
-    // Read-only and cheap: a token that cannot read the release's health, or an unsafe migration,
-    // stops the deploy before anything is written, not after a full rollout.
+    // Read-only and cheap: an image the registry does not have, a token that cannot read the
+    // release's health, or an unsafe migration stops the deploy before anything is written.
     beforeRegister: [
+      registryStep(ctx),
       { name: "Sentry preflight", section: "verification", run: (step) => sentryPreflight(step, http) },
       { name: "migration lint", section: "migration", run: (step) => lint(ctx, step) },
     ],

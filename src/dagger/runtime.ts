@@ -16,6 +16,7 @@ import { Output } from "../report/output.js";
 import type { Report } from "../report/report.js";
 import { Scrubber } from "../report/scrub.js";
 import { shellQuote } from "../report/shell.js";
+import type { FetchLike } from "../verify/sentry-api.js";
 import { cliResult, runCliContainer, shipyardCli } from "./cli-container.js";
 
 /** The credentials a user gives the module once (constructor arguments). */
@@ -27,10 +28,14 @@ export interface ModuleSecrets {
 }
 
 /**
- * Time and randomness of the Dagger face. The engine always runs with the real ones; the contract
- * tests swap in the fake clock that drives the ECS simulator.
+ * Time, randomness and HTTP of the Dagger face. The engine always runs with the real ones; the
+ * contract tests swap in the fake clock that drives the ECS simulator, and a `fetch` that answers the
+ * registry preflight on this machine.
  */
-export const faceRuntime: { clock: Clock; random: Random } = { clock: systemClock, random: Math.random };
+export const faceRuntime: { clock: Clock; random: Random; fetch?: FetchLike | undefined } = {
+  clock: systemClock,
+  random: Math.random,
+};
 
 export interface DaggerApp {
   /** The app folder inside the source. */
@@ -96,8 +101,10 @@ export async function daggerRuntime(app: DaggerApp, env: string | undefined): Pr
     },
     scrubber,
   );
+  const { fetch, ...time } = faceRuntime;
   return {
-    ...faceRuntime,
+    ...time,
+    ...(fetch ? { fetch } : {}),
     // The engine stops the runtime when the call is cancelled; nothing to forward.
     signal: new AbortController().signal,
     env: { ...process.env, ...(sentryToken ? { SENTRY_AUTH_TOKEN: sentryToken } : {}) },

@@ -142,6 +142,11 @@ describe("reports", () => {
     const report = JSON.parse(stdout);
     expect(report).toMatchObject({ outcome: "succeeded", release: "0123456789abcdef" });
     expect(report.details.steps).toEqual([
+      {
+        name: "image in registry",
+        status: "passed",
+        note: `ghcr.io has ${NEW_IMAGE.split("@")[1]!.slice(0, 19)}… in acme/app (public)`,
+      },
       { name: "Sentry preflight", status: "passed", note: "no sentry in shipyard.json" },
       { name: "migration lint", status: "passed", note: "no migrations to lint" },
       { name: "migrate", status: "passed", note: "no migrations configured" },

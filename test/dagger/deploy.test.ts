@@ -22,6 +22,7 @@ import { FakeClock } from "../support/clock.js";
 import { EcsSimulator } from "../support/ecs-sim/simulator.js";
 import type { Chain, Responder } from "../support/fake-engine.js";
 import { type SentrySim, SIM_TOKEN, startSentrySim } from "../support/sentry-sim/server.js";
+import { holdsTheWorldsImages } from "../support/world.js";
 import { execs, fixture, runOn, SHA, type ShipyardArgs } from "./harness.js";
 
 const KEY_ID = "AKIAFAKEENGINETEST01";
@@ -71,6 +72,8 @@ beforeAll(async () => {
   sentry = await startSentrySim({ clock: systemClock });
   savedSentryUrl = process.env["SENTRY_URL"];
   process.env["SENTRY_URL"] = sentry.url;
+  // The registry preflight is answered here (ghcr.io holds every image), never on the network.
+  faceRuntime.fetch = holdsTheWorldsImages();
 });
 
 afterAll(async () => {
@@ -78,6 +81,7 @@ afterAll(async () => {
   else process.env["AWS_ENDPOINT_URL_ECS"] = savedEndpoint;
   if (savedSentryUrl === undefined) delete process.env["SENTRY_URL"];
   else process.env["SENTRY_URL"] = savedSentryUrl;
+  faceRuntime.fetch = undefined;
   await sim.stop();
   await sentry.close();
 });

@@ -34,7 +34,14 @@ const EXPECTED: Record<string, { check: boolean; cache?: string; args: Record<st
   publish: {
     check: false,
     cache: "never",
-    args: { repository: undefined, username: undefined, password: undefined, tags: [], release: "" },
+    args: {
+      repository: undefined,
+      username: "",
+      password: undefined,
+      tags: [],
+      release: "",
+      createRepository: false,
+    },
   },
   dev: { check: false, args: {} },
   migrateLint: { check: true, args: {} },

@@ -21,6 +21,7 @@ import {
   captureOutput,
   configText,
   digest,
+  holdsTheWorldsImages,
   memoryFiles,
   NEW_IMAGE,
   OLD_IMAGE,
@@ -113,6 +114,8 @@ async function run(name: string, raw: Record<string, unknown>): Promise<Report> 
         { env: "staging" },
       ),
       awsCredentials: async () => credentials,
+      // The registry preflight is answered here, never on the network.
+      fetch: holdsTheWorldsImages(),
     },
     { env: "staging", ...raw },
   );

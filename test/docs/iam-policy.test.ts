@@ -25,7 +25,7 @@ const allowed = new Set(
 );
 
 /** The AWS service prefix of each SDK client Shipyard uses. */
-const PREFIX: Record<string, string> = { "client-ecs": "ecs" };
+const PREFIX: Record<string, string> = { "client-ecs": "ecs", "client-ecr": "ecr" };
 
 function actionsInCode(): string[] {
   const dir = join(ROOT, "src/aws");

@@ -13,6 +13,7 @@ import { runCommand } from "../../src/commands/run.js";
 import { Output } from "../../src/report/output.js";
 import type { Report } from "../../src/report/report.js";
 import { Scrubber } from "../../src/report/scrub.js";
+import type { FetchLike } from "../../src/verify/sentry-api.js";
 import { FakeClock } from "./clock.js";
 import { fastRetryEcsFactory } from "./ecs-sim/client.js";
 import { EcsSimulator } from "./ecs-sim/simulator.js";
@@ -159,6 +160,21 @@ export interface World {
   stop(): Promise<void>;
 }
 
+/** `HEAD /v2/acme/<name>/manifests/sha256:…` on ghcr.io: the deploy's registry preflight for the world's images. */
+const WORLD_MANIFEST = /^https:\/\/ghcr\.io\/v2\/acme\/[^/]+\/manifests\/sha256:[0-9a-f]{64}$/;
+
+/**
+ * The world's registry: ghcr.io holds every image under acme/, so a deploy's registry preflight is
+ * answered here and never reaches for the network; every other request goes to `next` (a test's own
+ * fetch, else the real one).
+ */
+export function holdsTheWorldsImages(next?: FetchLike): FetchLike {
+  return async (input, init) => {
+    if (WORLD_MANIFEST.test(input)) return new Response(null, { status: 200 });
+    return next ? next(input, init) : fetch(input, init);
+  };
+}
+
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const clock = new FakeClock();
   const sim = await EcsSimulator.start(clock);
@@ -200,6 +216,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     awsCredentials: async () => ({ accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY }),
     ecsClientFactory: fastRetryEcsFactory,
     ...overrides,
+    fetch: holdsTheWorldsImages(overrides.fetch),
   });
   const run = async (name: string, raw: Record<string, unknown> = {}, overrides: Partial<Runtime> = {}) => {
     const command = await loadCommand(name);

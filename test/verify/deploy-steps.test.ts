@@ -76,9 +76,10 @@ describe("smoke and bookkeeping steps", () => {
 });
 
 describe("the deploy's steps", () => {
-  it("run the Sentry preflight and the lint before registering, migrations before the update; smoke, release record and gate after", () => {
+  it("run the registry preflight, the Sentry preflight and the lint before registering, migrations before the update; smoke, release record and gate after", () => {
     const steps = deploySteps({ runtime: {} } as unknown as EnvironmentContext);
     expect(steps.beforeRegister?.map((s) => [s.name, s.section])).toEqual([
+      ["image in registry", "verification"],
       ["Sentry preflight", "verification"],
       ["migration lint", "migration"],
     ]);
