@@ -122,7 +122,13 @@ async function deploy(ctx: EnvironmentContext, options: DeployOptions): Promise<
     const next = registered.taskDefinitionArn!;
     report.set({ taskDefinition: next });
     progress.info(`Registered ${shortArn(next)}.`);
-    const claim = await report.phase("lock", () => lock.claim(ticketOf(next)));
+    const claim = await report
+      .phase("lock", () => lock.claim(ticketOf(next)))
+      .catch((error: unknown) => {
+        if (ctx.runtime.signal.aborted) return null;
+        throw error;
+      });
+    if (claim === null) return interruptedBeforeUpdate(ctx);
     if (!claim.held) {
       return report.refused(
         `${ctx.service.service} is held by ${describeClaim(claim.holder)}, which goes first (${claim.why}); ${shortArn(next)} was registered but the service was not changed`,
@@ -171,12 +177,7 @@ async function rollOutAndVerify(ctx: EnvironmentContext, ecs: Ecs, held: Release
   const step = stepContext(ctx, ecs, held);
   const before = await report.phase("beforeUpdate", () => runSteps(steps.beforeUpdate, step, report, ran));
   if (before.status !== "passed") return notChanged(ctx, before);
-  if (ctx.runtime.signal.aborted) {
-    return report.finish("failed", ExitCode.RolledBack, {
-      reason: "interrupted before UpdateService; the service was not changed",
-      nextSteps: [ctx.command("status")],
-    });
-  }
+  if (ctx.runtime.signal.aborted) return interruptedBeforeUpdate(ctx);
 
   // 5. Roll out, and wait on our deployment.
   const settings = environment.deployment;
@@ -268,6 +269,14 @@ async function checkRequirements(ctx: EnvironmentContext, image: string, skip: b
     ctx.output.info(`Requirement met: ${requirement.evidence}.`);
   }
   return null;
+}
+
+/** Ctrl-C (or SIGTERM/SIGHUP) before UpdateService: stop, the service as it was. */
+function interruptedBeforeUpdate(ctx: EnvironmentContext): Report {
+  return ctx.report.finish("failed", ExitCode.RolledBack, {
+    reason: "interrupted before UpdateService; the service was not changed",
+    nextSteps: [ctx.command("status")],
+  });
 }
 
 /** A step before UpdateService did not pass: nothing about the service changed. */

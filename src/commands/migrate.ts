@@ -46,6 +46,9 @@ async function migrate(ctx: EnvironmentContext, options: Options): Promise<Repor
     );
   }
   const ecs = await ctx.ecs();
+  // The first read goes through the explanation every command shares: an endpoint that cannot be
+  // reached is named, a refusal is exit 2 with nothing run.
+  await ecs.describeService(ctx.service);
   const task = await report.phase("migrate", () =>
     runMigrationTask({
       ecs,

@@ -6,14 +6,8 @@
  * gets exactly one report per run, also on bad input.
  */
 import { dirname } from "node:path";
-import {
-  createEcsClient,
-  ecsEndpoint,
-  MUTATION_ATTEMPTS,
-  POLL_ATTEMPTS,
-  resolvedCredentials,
-} from "../aws/client.js";
-import { Ecs } from "../aws/ecs.js";
+import { ecsEndpoint } from "../aws/client.js";
+import type { Ecs } from "../aws/ecs.js";
 import { explainAwsError } from "../aws/errors.js";
 import { parseConfig, selectEnvironment } from "../config/load.js";
 import type { Config } from "../config/schema.js";
@@ -28,6 +22,7 @@ import type {
   Runtime,
   SourceFiles,
 } from "./context.js";
+import { buildEcs } from "./ecs-gateway.js";
 import { parseOptions } from "./spec.js";
 
 export const DEFAULT_CONFIG = "shipyard.json";
@@ -201,28 +196,6 @@ async function readTemplate(
   );
 }
 
-async function buildEcs(runtime: Runtime, region: string, endpoint: string | undefined): Promise<Ecs> {
-  const factory = runtime.ecsClientFactory ?? createEcsClient;
-  const credentials = runtime.awsCredentials ? await runtime.awsCredentials() : undefined;
-  const options = {
-    region,
-    ...(endpoint ? { endpoint } : {}),
-    ...(credentials ? { credentials } : {}),
-  };
-  const [mutations, polls] = await Promise.all([
-    factory({ ...options, maxAttempts: MUTATION_ATTEMPTS }),
-    factory({ ...options, maxAttempts: POLL_ATTEMPTS }),
-  ]);
-  // Whatever the credential chain found is a secret from now on, wherever it came from.
-  const resolved = await resolvedCredentials(mutations);
-  runtime.output.scrubber.add(resolved?.accessKeyId, resolved?.secretAccessKey, resolved?.sessionToken);
-  return new Ecs({
-    mutations,
-    polls,
-    ...(runtime.requestSignal ? { requestSignal: runtime.requestSignal } : {}),
-  });
-}
-
 /** What escaped a command, as its report. */
 function failure(
   error: unknown,
@@ -231,6 +204,13 @@ function failure(
   changed: boolean,
 ) {
   const statusCommand = ctx.command("status");
+  if (ctx.runtime.signal.aborted) {
+    // Ctrl-C, SIGTERM or SIGHUP stopped a wait: say so, not "an unexpected error".
+    return ctx.report.finish("failed", ExitCode.NeedsAttention, {
+      reason: `interrupted (${messageOf(ctx.runtime.signal.reason ?? error)}); ${changed ? `the service may have changed; check it with ${statusCommand}` : "nothing had been changed"}`,
+      nextSteps: [statusCommand],
+    });
+  }
   if (error instanceof ShipyardError) {
     return ctx.report.finish("failed", error.exitCode, {
       reason: error.message,
@@ -250,8 +230,22 @@ function failure(
       nextSteps: [explained.hint ?? statusCommand],
     });
   }
+  if (!changed && isAwsAnswer(error)) {
+    // ECS answered with an error of its own before anything changed: the request was refused.
+    return ctx.report.finish("failed", ExitCode.BadInput, {
+      reason: `ECS refused ${ctx.report.command} (${error.name}: ${error.message}); nothing was changed.`,
+      nextSteps: [
+        `check environments.${environment?.environmentName ?? "NAME"} in shipyard.json against the message`,
+      ],
+    });
+  }
   return ctx.report.finish("failed", ExitCode.NeedsAttention, {
     reason: `Shipyard stopped on an unexpected error (${messageOf(error)})${changed ? "" : "; nothing had been changed"}`,
     nextSteps: [statusCommand],
   });
+}
+
+/** An error answer of an AWS service (the SDK marks it with its fault side), not a failure of ours. */
+function isAwsAnswer(error: unknown): error is Error {
+  return error instanceof Error && typeof (error as { $fault?: unknown }).$fault === "string";
 }

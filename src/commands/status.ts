@@ -5,6 +5,7 @@
 import type { Service } from "@aws-sdk/client-ecs";
 import { shortArn } from "../aws/ecs.js";
 import { imageOf, releaseOf } from "../config/taskdef.js";
+import { type Claim, claimsOf, describeClaim } from "../deploy/lock.js";
 import { deploymentInFlight } from "../deploy/preflight.js";
 import { TAG } from "../deploy/revisions.js";
 import type { Progress } from "../report/progress.js";
@@ -42,6 +43,8 @@ async function status(ctx: EnvironmentContext): Promise<Report> {
     current.tags[TAG.previous] ??
     null;
   const release = releaseOf(current.taskDefinition, environment.container);
+  // The runs that claim the service: what a person checks before `--force` removes a claim.
+  const claims = claimsOf(tags);
   const details = {
     serviceStatus: service.status,
     runningCount: service.runningCount ?? 0,
@@ -50,6 +53,7 @@ async function status(ctx: EnvironmentContext): Promise<Report> {
     inFlight: deploymentInFlight(service),
     lastGood,
     commit: current.tags[TAG.commit] ?? null,
+    lockClaims: claims,
     deployments: (service.deployments ?? []).map((d) => ({
       id: d.id,
       status: d.status,
@@ -68,7 +72,7 @@ async function status(ctx: EnvironmentContext): Promise<Report> {
       message: e.message ?? "",
     })),
   };
-  printStatus(ctx.output, service, release, details.recentEvents, rollbackTarget);
+  printStatus(ctx.output, service, release, details.recentEvents, rollbackTarget, claims);
   return report
     .set({
       image: imageOf(current.taskDefinition, environment.container),
@@ -86,6 +90,7 @@ function printStatus(
   release: string | null,
   events: Array<{ at: string | null; message: string }>,
   rollbackTarget: string | null,
+  claims: Claim[],
 ): void {
   progress.info(
     `${service.serviceName}: ${service.status}, ${service.runningCount ?? 0}/${service.desiredCount ?? 0} running, revision ${shortArn(service.taskDefinition)}, release ${release ?? "(none recorded)"}`,
@@ -98,6 +103,7 @@ function printStatus(
   progress.info(
     `  rollback would return to: ${rollbackTarget ? shortArn(rollbackTarget) : "(nothing recorded; use --to)"}`,
   );
+  for (const claim of claims) progress.info(`  lock claimed by ${describeClaim(claim)}`);
   if (events.length > 0) progress.info("  recent events:");
   for (const e of events) progress.info(`    ${e.at ?? ""} ${e.message}`);
 }

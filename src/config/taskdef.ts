@@ -117,8 +117,21 @@ export function renderTaskDefinition(input: RenderInput): RenderedTaskDefinition
     );
   }
   const rendered = definition as unknown as RenderedTaskDefinition;
+  normalizeSizes(rendered);
   setImageAndRelease(rendered, input.environment.container, input.image, input.release);
   return rendered;
+}
+
+/**
+ * Task-level cpu and memory as ECS stores them: "256", "2048". ECS would convert "1 vCPU" itself,
+ * but a spelling it does not know (".25 vcpu") is refused at registration, after the checks; and a
+ * plan against the live revision would show the same size as a change.
+ */
+function normalizeSizes(definition: RenderedTaskDefinition): void {
+  for (const kind of ["cpu", "memory"] as const) {
+    const value = normalizeSize(definition[kind] as Json | undefined, kind);
+    if (value !== null && Number.isInteger(value)) definition[kind] = String(value);
+  }
 }
 
 function parseTemplate(text: string, source: string): Json {

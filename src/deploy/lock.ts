@@ -7,20 +7,28 @@
  *      own tag key, so no write ever overwrites another's);
  *   2. take a ticket: register the new task definition revision — ECS numbers a family's revisions
  *      atomically and in order, so the revision number is a ticket no two runs share;
- *   3. write the ticket into the claim;
+ *   3. write the ticket into the claim (state "deciding");
  *   4. read every claim; wait while another run is still "choosing" (it may be about to take a
  *      smaller ticket); then the smallest ticket holds the service and every other run gives up
- *      (exit 2, nothing changed) naming the holder.
+ *      (exit 2, nothing changed) naming the holder. The holder marks its claim "held" before it
+ *      changes anything.
  *
  * Why it is safe: if two runs both went on, the one with the larger ticket read the claims after it
  * took its ticket; the smaller ticket was taken earlier, so its "choosing" claim was written earlier
- * still, and the reader saw it (and waited) or saw the ticket itself. A rollback takes no ticket: it
- * holds the service only if no other claim exists after it announced, and a deploy that sees a
- * rollback's claim gives way. Claims expire (a crashed run blocks only until its lease ends), and
- * `--force` removes the claims of runs a person knows are dead.
+ * still, and the reader saw it (and waited) or saw the ticket itself.
  *
- * The argument assumes a read of the service's tags returns the tags written before it, which is
- * how ECS answers; each decision reads twice, `settleSeconds` apart, to leave room for propagation.
+ * A rollback takes no ticket ("exclusive") and goes first: a deploy that sees a rollback's claim
+ * gives way. The rollback gives up when another rollback is there or a run already holds the
+ * service; while deploys are still choosing or deciding it waits for them to give way or to hold.
+ * That wait is what makes it safe: a deploy that decided before the rollback's claim was written
+ * marks its claim "held" before changing anything, and a deploy that decides later sees the
+ * rollback. Without it, a rollback and a deploy started together would each see the other and both
+ * give up.
+ *
+ * Claims expire (a crashed run blocks only until its lease ends), and `--force` removes the claims
+ * of runs a person knows are dead. The argument assumes a read of the service's tags returns the
+ * tags written before it, which is how ECS answers; each decision reads twice, `settleSeconds`
+ * apart, to leave room for propagation.
  */
 import { type Ecs, type ServiceRef, shortArn } from "../aws/ecs.js";
 import type { Clock, Random } from "../clock.js";
@@ -29,13 +37,19 @@ import type { Progress } from "../report/progress.js";
 const PREFIX = "shipyard:lock:";
 /** How long a "choosing" claim stays valid: registering a revision takes seconds, not minutes. */
 const CHOOSING_SECONDS = 120;
+/** How long a run waits for others to choose or decide before it gives up on them. */
+const WAIT_SECONDS = 2 * CHOOSING_SECONDS;
 
 export type Ticket = { kind: "revision"; family: string; revision: number } | { kind: "exclusive" };
+
+/** "deciding" until the run knows it holds the service; "held" from then on. */
+export type ClaimState = "deciding" | "held";
 
 export interface Claim {
   run: string;
   /** "choosing" until the ticket is known. */
   ticket: Ticket | "choosing";
+  state: ClaimState;
   command: string;
   commit: string | null;
   by: string;
@@ -80,16 +94,18 @@ export class ServiceLock {
 
   /** Step 1: this run is about to take a ticket. */
   async announce(): Promise<void> {
-    await this.write("choosing", CHOOSING_SECONDS);
+    await this.write("choosing", "deciding", CHOOSING_SECONDS);
   }
 
   /** Steps 3 and 4: publish the ticket and find out who holds the service. */
   async claim(ticket: Ticket): Promise<LockDecision> {
-    await this.write(ticket, this.options.leaseSeconds);
+    await this.write(ticket, "deciding", this.options.leaseSeconds);
     const broken: Claim[] = [];
     const settle = (this.options.settleSeconds ?? 2) * 1000;
-    const waitUntil = this.options.clock.now() + CHOOSING_SECONDS * 1000;
-    for (let read = 0; ; read++) {
+    const waitUntil = this.options.clock.now() + WAIT_SECONDS * 1000;
+    let waitedFor: string | null = null;
+    let clearReads = 0;
+    for (;;) {
       await this.options.clock.sleep(settle, this.options.signal);
       const others = (await this.readClaims()).filter((claim) => claim.run !== this.run);
       if (this.options.force && others.length > 0) {
@@ -98,21 +114,28 @@ export class ServiceLock {
         this.options.progress.warn(
           `--force: removed the claim(s) of ${others.map(describeClaim).join("; ")} on ${this.options.ref.service}`,
         );
+        clearReads = 0;
         continue;
       }
-      const choosing = others.filter((claim) => claim.ticket === "choosing");
-      if (choosing.length > 0 && this.options.clock.now() < waitUntil) {
-        if (read === 0)
-          this.options.progress.info(`Waiting for ${describeClaim(choosing[0]!)} to take its ticket.`);
+      const verdict = judge(ticket, others);
+      if (verdict.kind === "wait" && this.options.clock.now() < waitUntil) {
+        if (waitedFor !== verdict.claim.run) {
+          waitedFor = verdict.claim.run;
+          this.options.progress.info(`Waiting for ${describeClaim(verdict.claim)}: ${verdict.why}.`);
+        }
+        clearReads = 0;
         continue;
       }
-      // Two reads in a row with nobody choosing: decide on the second.
-      if (read === 0) continue;
-      const winner = ahead(ticket, others);
-      if (winner) {
+      if (verdict.kind !== "go") {
         await this.release();
-        return { held: false, holder: winner.claim, why: winner.why };
+        const why =
+          verdict.kind === "wait" ? `${verdict.why} and did not finish within ${WAIT_SECONDS}s` : verdict.why;
+        return { held: false, holder: verdict.claim, why };
       }
+      // Two reads in a row that let this run go: decide on the second.
+      clearReads += 1;
+      if (clearReads < 2) continue;
+      await this.write(ticket, "held", this.options.leaseSeconds);
       return { held: true, broken };
     }
   }
@@ -130,10 +153,11 @@ export class ServiceLock {
     }
   }
 
-  private async write(ticket: Ticket | "choosing", seconds: number): Promise<void> {
+  private async write(ticket: Ticket | "choosing", state: ClaimState, seconds: number): Promise<void> {
     const claim: Claim = {
       run: this.run,
       ticket,
+      state,
       command: this.options.command,
       commit: this.options.commit,
       by: this.options.by,
@@ -159,21 +183,39 @@ export class ServiceLock {
   }
 }
 
-/** The claim that goes before `ticket`, if any, and why. */
-function ahead(ticket: Ticket, others: Claim[]): { claim: Claim; why: string } | null {
+type Verdict = { kind: "go" } | { kind: "wait" | "yield"; claim: Claim; why: string };
+
+/** What this run does about the other runs' claims: go on, wait for one, or give way to one. */
+function judge(ticket: Ticket, others: Claim[]): Verdict {
+  return ticket.kind === "exclusive" ? judgeExclusive(others) : judgeRevision(ticket, others);
+}
+
+/** A deploy: a rollback goes first, then the smallest ticket; wait while someone takes a ticket. */
+function judgeRevision(ticket: Extract<Ticket, { kind: "revision" }>, others: Claim[]): Verdict {
+  const rollback = others.find((other) => other.ticket !== "choosing" && other.ticket.kind === "exclusive");
+  if (rollback) return { kind: "yield", claim: rollback, why: "a rollback goes first" };
   for (const other of others) {
-    if (other.ticket === "choosing") {
-      return { claim: other, why: "it is still starting and did not finish in time" };
-    }
-    if (ticket.kind === "exclusive") return { claim: other, why: "it was there first" };
-    if (other.ticket.kind === "exclusive") return { claim: other, why: "a rollback goes first" };
+    if (other.ticket === "choosing" || other.ticket.kind !== "revision") continue;
     if (other.ticket.family !== ticket.family) {
-      return { claim: other, why: `it deploys task definition family ${other.ticket.family}` };
+      return { kind: "yield", claim: other, why: `it deploys task definition family ${other.ticket.family}` };
     }
     if (other.ticket.revision < ticket.revision)
-      return { claim: other, why: "it registered its revision first" };
+      return { kind: "yield", claim: other, why: "it registered its revision first" };
   }
-  return null;
+  const choosing = others.find((other) => other.ticket === "choosing");
+  if (choosing) return { kind: "wait", claim: choosing, why: "it is taking its ticket" };
+  return { kind: "go" };
+}
+
+/** A rollback: give up to a run that holds the service or to another rollback; wait for deciders. */
+function judgeExclusive(others: Claim[]): Verdict {
+  const holder = others.find((other) => other.state === "held");
+  if (holder) return { kind: "yield", claim: holder, why: "it holds the service" };
+  const rollback = others.find((other) => other.ticket !== "choosing" && other.ticket.kind === "exclusive");
+  if (rollback) return { kind: "yield", claim: rollback, why: "another rollback is under way" };
+  const deciding = others[0];
+  if (deciding) return { kind: "wait", claim: deciding, why: "it is deciding whether to give way" };
+  return { kind: "go" };
 }
 
 /** Tag values allow letters, digits, spaces and + - = . _ : / @. */
@@ -187,6 +229,7 @@ export function formatClaim(claim: Claim): string {
   const safe = (value: string) => value.replace(/[^\p{L}\p{N}+\-=._:/@]/gu, "_").slice(0, 40);
   return [
     `ticket=${ticket}`,
+    `state=${claim.state}`,
     `command=${safe(claim.command)}`,
     `commit=${safe(claim.commit ?? "-")}`,
     `by=${safe(claim.by)}`,
@@ -215,6 +258,8 @@ export function parseClaim(run: string, value: string): Claim | null {
   return {
     run,
     ticket,
+    // A claim without a state (an older Shipyard) may hold the service: assume it does.
+    state: fields.state === "deciding" ? "deciding" : "held",
     command: fields.command ?? "deploy",
     commit: fields.commit && fields.commit !== "-" ? fields.commit : null,
     by: fields.by ?? "unknown",

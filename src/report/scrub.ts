@@ -5,7 +5,9 @@
  * (a Dagger Secret's plaintext, credentials the AWS chain resolved, a registry password).
  *
  * A value is replaced in the forms it can take on the way out: as written, JSON-escaped (inside a
- * report) and URL-encoded (inside an echoed request line).
+ * report) and URL-encoded (inside an echoed request line) — and so is any piece of it at least
+ * `PIECE_LENGTH` characters long, because messages quote what others sent them cut to a length (the
+ * first 40 bytes of an answer, the last lines of a log), and half a token is still a leak.
  */
 
 /** Environment variables whose values are secrets wherever they appear. */
@@ -25,6 +27,8 @@ export const SECRET_URL_VARIABLES = ["DATABASE_URL"] as const;
 
 /** Shorter values would blank out ordinary words; real secrets are longer. */
 const MIN_SECRET_LENGTH = 4;
+/** A run of this many characters of a secret is masked wherever it appears (it is not chance). */
+const PIECE_LENGTH = 12;
 const MASK = "***";
 
 export class Scrubber {
@@ -61,9 +65,20 @@ export class Scrubber {
   }
 
   scrub(text: string): string {
-    let out = text;
-    for (const secret of this.sorted) if (out.includes(secret)) out = out.split(secret).join(MASK);
-    return out;
+    const masked: Array<[number, number]> = [];
+    for (const secret of this.sorted) {
+      for (const [from, to] of occurrences(text, secret)) masked.push([from, to]);
+    }
+    if (masked.length === 0) return text;
+    masked.sort((a, b) => a[0] - b[0]);
+    let out = "";
+    let at = 0;
+    for (const [from, to] of masked) {
+      if (to <= at) continue;
+      if (from >= at) out += text.slice(at, from) + MASK;
+      at = to;
+    }
+    return out + text.slice(at);
   }
 
   /** A deep copy of a JSON value with every string scrubbed. */
@@ -75,4 +90,37 @@ export class Scrubber {
   get size(): number {
     return this.values.size;
   }
+}
+
+/**
+ * Where `secret`, or a run of at least PIECE_LENGTH of its characters, appears in `text`, as
+ * [from, to) ranges, each grown to the whole run of the secret's characters it belongs to.
+ */
+function occurrences(text: string, secret: string): Array<[number, number]> {
+  const found: Array<[number, number]> = [];
+  if (secret.length < PIECE_LENGTH) {
+    for (let at = text.indexOf(secret); at >= 0; at = text.indexOf(secret, at + secret.length)) {
+      found.push([at, at + secret.length]);
+    }
+    return found;
+  }
+  for (let offset = 0; offset + PIECE_LENGTH <= secret.length; offset++) {
+    const piece = secret.slice(offset, offset + PIECE_LENGTH);
+    for (let at = text.indexOf(piece); at >= 0; at = text.indexOf(piece, at + 1)) {
+      let from = at;
+      let start = offset;
+      while (from > 0 && start > 0 && text[from - 1] === secret[start - 1]) {
+        from -= 1;
+        start -= 1;
+      }
+      let to = at + PIECE_LENGTH;
+      let end = offset + PIECE_LENGTH;
+      while (to < text.length && end < secret.length && text[to] === secret[end]) {
+        to += 1;
+        end += 1;
+      }
+      found.push([from, to]);
+    }
+  }
+  return found;
 }

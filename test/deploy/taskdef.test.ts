@@ -63,7 +63,7 @@ describe("task definition rendering", () => {
       { ...base, cpu: "1 vCPU", memory: "2 GB" },
       { image: `${REPO}:1.4.0@sha256:${"d".repeat(64)}` },
     );
-    expect(rendered.cpu).toBe("1 vCPU");
+    expect([rendered.cpu, rendered.memory]).toEqual(["1024", "2048"]);
   });
 
   it.each([

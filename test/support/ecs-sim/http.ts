@@ -19,7 +19,17 @@ export class AwsError extends Error {
   }
 }
 
-export type Handler = (operation: string, input: Record<string, unknown>) => unknown;
+/** Who sent a call: the access key id of its SigV4 Authorization header (tests give each run its own). */
+export type Handler = (
+  operation: string,
+  input: Record<string, unknown>,
+  caller: string | undefined,
+) => unknown | Promise<unknown>;
+
+/** The access key id in `Authorization: AWS4-HMAC-SHA256 Credential=AKIA.../date/region/ecs/aws4_request, ...`. */
+function callerOf(request: IncomingMessage): string | undefined {
+  return /Credential=([^/,\s]+)\//.exec(String(request.headers.authorization ?? ""))?.[1];
+}
 
 export interface RunningServer {
   endpoint: string;
@@ -67,7 +77,7 @@ export async function serve(handler: Handler): Promise<RunningServer> {
         return;
       }
       const input = body.length > 0 ? (JSON.parse(body) as Record<string, unknown>) : {};
-      const output = handler(target.slice(TARGET_PREFIX.length), input);
+      const output = await handler(target.slice(TARGET_PREFIX.length), input, callerOf(request));
       send(response, 200, toWire(output ?? {}));
     } catch (error) {
       if (error instanceof AwsError) {

@@ -26,7 +26,8 @@
  * Faults: sim.injectFault("DescribeServices" | "*", "ThrottlingException", 400, times)
  *         sim.injectFault("UpdateService", "ServerException", 500, 1)
  *         sim.faultWindow("DescribeServices", "ThrottlingException", 400, fromMs, untilMs)  every call in a time window
- * Services: sim.createService({..., status: "DRAINING" | "INACTIVE", controller: "CODE_DEPLOY"}); a missing service is simply
+ * Services: sim.createService({..., status: "DRAINING" | "INACTIVE", controller: "CODE_DEPLOY",
+ *   deploymentConfiguration: {...}}); a missing service is simply
  *   not created (DescribeServices answers failures: MISSING).
  *   sim.startDeployment(cluster, service, taskDefinitionArn, behaviour) = someone else's deploy in flight.
  * moto-like endpoints: sim.omitRolloutState = true drops rolloutState and makes the service-deployment
@@ -34,14 +35,31 @@
  * One-off tasks (RunTask/DescribeTasks/StopTask): sim.tasks.outcomes.push(
  *     { kind: "exit", code: 1, afterSeconds: 30 } | { kind: "neverStarts" } | { kind: "hang" });
  *   sim.tasks.runTaskFailures.push([{ reason: "RESOURCE:MEMORY" }]); default outcome: exit 0 after 10 s.
- * Calls: sim.calls (operation, input, atMs, fault), sim.operations(), sim.callsTo("UpdateService");
+ * Calls: sim.calls (operation, input, atMs, fault, caller), sim.operations(), sim.callsTo("UpdateService");
+ *   `caller` is the access key id the call was signed with (give concurrent runs their own keys).
  *   sim.onCall = (call) => ... runs on every call before it is answered (e.g. to abort mid-wait).
+ * Slow and stuck calls (answered later; the operation takes effect when the answer is sent):
+ *   sim.delay("RegisterTaskDefinition", 2000, times?)  waits on the simulator's clock (its sleep();
+ *                                                      real time when it has none)
+ *   sim.hang("DescribeServices", times?)               never answers (the client gives up)
+ *   sim.beforeAnswer = async (call) => ...             any wait of the test's own before the call takes
+ *                                                      effect (a scheduler that orders concurrent calls)
+ *   sim.afterAnswer = async (call) => ...              ... after it took effect, before the answer is sent
+ * Clocks: anything with now() and onAdvance(listener) (and optionally sleep(ms)): the FakeClock, or
+ *   the real clock for tests with real processes ({ now: Date.now, onAdvance: () => {} }).
  */
-import type { FakeClock } from "../clock.js";
 import { AwsError, type RunningServer, serve } from "./http.js";
 import { TaskBook } from "./tasks.js";
 
 export type Behaviour = "healthy" | "failing" | "stuck";
+
+/** The simulator's time: it moves rollouts when the clock advances, and on every call. */
+export interface SimClock {
+  now(): number;
+  onAdvance(listener: (now: number) => void): void;
+  /** How a delayed answer waits; real time (setTimeout) when absent. */
+  sleep?(ms: number): Promise<void>;
+}
 type Tag = { key: string; value: string };
 type Json = Record<string, unknown>;
 
@@ -51,6 +69,8 @@ export interface RecordedCall {
   atMs: number;
   /** Set when the call was answered with an injected fault. */
   fault?: string;
+  /** The access key id the call was signed with. */
+  caller?: string;
 }
 
 interface SimTaskDefinition {
@@ -117,6 +137,10 @@ export class EcsSimulator {
   timing = { startSeconds: 5, healthySeconds: 20, failAfterSeconds: 30 };
   omitRolloutState = false;
   onCall: ((call: RecordedCall) => void) | undefined;
+  /** Awaited before a call takes effect (after onCall): a slow request. */
+  beforeAnswer: ((call: RecordedCall) => Promise<void> | void) | undefined;
+  /** Awaited after a call took effect, before its answer is sent: a slow response. */
+  afterAnswer: ((call: RecordedCall) => Promise<void> | void) | undefined;
   readonly tasks: TaskBook;
   readonly region: string;
   private readonly taskDefinitions: SimTaskDefinition[] = [];
@@ -129,11 +153,12 @@ export class EcsSimulator {
     remaining: number;
     window?: { from: number; until: number };
   }> = [];
+  private readonly slow: Array<{ operation: string; ms: number; remaining: number }> = [];
   private counter = 0;
   private server: RunningServer | undefined;
 
   constructor(
-    readonly clock: FakeClock,
+    readonly clock: SimClock,
     region = "eu-west-1",
   ) {
     this.region = region;
@@ -141,9 +166,9 @@ export class EcsSimulator {
     clock.onAdvance((now) => this.tick(now));
   }
 
-  static async start(clock: FakeClock, region?: string): Promise<EcsSimulator> {
+  static async start(clock: SimClock, region?: string): Promise<EcsSimulator> {
     const sim = new EcsSimulator(clock, region);
-    sim.server = await serve((operation, input) => sim.handle(operation, input));
+    sim.server = await serve((operation, input, caller) => sim.handle(operation, input, caller));
     return sim;
   }
 
@@ -181,6 +206,8 @@ export class EcsSimulator {
     desiredCount?: number;
     status?: SimService["status"];
     controller?: "ECS" | "CODE_DEPLOY" | "EXTERNAL";
+    /** As DescribeServices reports it (default: 200%/100%, nothing else). */
+    deploymentConfiguration?: Json;
   }): string {
     const cluster = options.cluster ?? "main";
     const name = options.service ?? "web";
@@ -195,7 +222,10 @@ export class EcsSimulator {
       taskDefinition: this.resolve(options.taskDefinition).arn,
       deployments: [],
       serviceDeployments: [],
-      deploymentConfiguration: { maximumPercent: 200, minimumHealthyPercent: 100 },
+      deploymentConfiguration: options.deploymentConfiguration ?? {
+        maximumPercent: 200,
+        minimumHealthyPercent: 100,
+      },
       controller: options.controller ?? "ECS",
       events: [],
       tags: [],
@@ -234,6 +264,16 @@ export class EcsSimulator {
     this.faults.push({ operation, type, status, remaining: times });
   }
 
+  /** Answers the next `times` calls of `operation` ("*": any) `ms` later on the simulator's clock. */
+  delay(operation: string, ms: number, times = Infinity): void {
+    this.slow.push({ operation, ms, remaining: times });
+  }
+
+  /** Never answers the next `times` calls of `operation`: a read that hangs until the client gives up. */
+  hang(operation: string, times = Infinity): void {
+    this.slow.push({ operation, ms: Infinity, remaining: times });
+  }
+
   operations(): string[] {
     return this.calls.map((c) => c.operation);
   }
@@ -261,10 +301,34 @@ export class EcsSimulator {
 
   // ---- the protocol ----
 
-  private handle(operation: string, input: Json): unknown {
-    const call: RecordedCall = { operation, input, atMs: this.clock.now() };
+  private handle(operation: string, input: Json, caller?: string): unknown {
+    const call: RecordedCall = { operation, input, atMs: this.clock.now(), ...(caller ? { caller } : {}) };
     this.calls.push(call);
     this.onCall?.(call);
+    const slow = this.slow.find((s) => s.remaining > 0 && (s.operation === operation || s.operation === "*"));
+    if (slow) slow.remaining -= 1;
+    // Without a wait the call is answered synchronously, exactly as before waits existed.
+    if (this.beforeAnswer === undefined && this.afterAnswer === undefined && slow === undefined)
+      return this.answer(call);
+    return (async () => {
+      await this.beforeAnswer?.(call);
+      if (slow) await this.wait(slow.ms);
+      try {
+        return this.answer(call);
+      } finally {
+        await this.afterAnswer?.(call);
+      }
+    })();
+  }
+
+  private async wait(ms: number): Promise<void> {
+    if (ms === Infinity) return new Promise<void>(() => {});
+    if (this.clock.sleep) return this.clock.sleep(ms);
+    return new Promise<void>((resolve) => setTimeout(resolve, ms));
+  }
+
+  private answer(call: RecordedCall): unknown {
+    const { operation, input } = call;
     const now = this.clock.now();
     const fault = this.faults.find(
       (f) =>
