@@ -22,8 +22,20 @@ export const EXIT_CODE_MEANINGS: Readonly<Record<ExitCode, string>> = {
 /** Commands that never change a service: their exit 1 cannot mean "restored". */
 const READ_ONLY = new Set(["plan", "status", "verify", "migrate-lint", "schema"]);
 
+/** What exit 0 means for the commands that do not deploy. */
+const SUCCESS: Readonly<Record<string, string>> = {
+  plan: "planned; nothing was changed",
+  status: "read; nothing was changed",
+  verify: "the running release is healthy",
+  migrate: "migrated; the service was not changed",
+  "migrate-lint": "no unsafe statement",
+  schema: "written",
+  init: "written",
+};
+
 /** The meaning of `code` for one command (exit 1 of `migrate` means "failed, service untouched"). */
 export function exitMeaning(code: ExitCode, command: string): string {
+  if (code === ExitCode.Success && SUCCESS[command]) return SUCCESS[command];
   if (code === ExitCode.RolledBack && command === "migrate") {
     return "the migration failed; the service was not changed";
   }

@@ -15,6 +15,10 @@ export const catalog: Readonly<Record<string, { summary: string; load: Loader }>
     summary: "Deploy an image to an environment (rolls back on failure)",
     load: () => import("./deploy.js"),
   },
+  init: {
+    summary: "Write shipyard.json, task-def.json and workflows from running services",
+    load: () => import("./init.js"),
+  },
   migrate: {
     summary: "Run the app's migrations as a one-off ECS task",
     load: () => import("./migrate.js"),

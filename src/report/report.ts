@@ -20,7 +20,8 @@ export type CommandName =
   | "verify"
   | "migrate"
   | "migrate-lint"
-  | "schema";
+  | "schema"
+  | "init";
 
 /** What a verification did: the summary says "ECS only" when smoke and gate did not run. */
 export type CheckStatus = "passed" | "failed" | "inconclusive" | "not-configured" | "not-run";

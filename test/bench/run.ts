@@ -19,6 +19,7 @@ const topics: Topic[] = [
   { name: "deploy", title: "Rollout detection: Shipyard's wait vs waitUntilServicesStable" },
   { name: "verify", title: "Error-rate gate: Shipyard vs the seed's check" },
   { name: "migrations", title: "Migration safety: lint and migration task" },
+  { name: "init", title: "Adopting a service: AWS calls of `shipyard init`" },
   {
     name: "image",
     title: "Production image: size, rebuild time, zero-downtime replacement",
