@@ -39,8 +39,16 @@ export interface ExecFailure {
   stderr: string;
 }
 
-/** What a responder returns: a leaf value, or a failed exec the SDK turns into an ExecError. */
-export type Answer = { value: ArgValue } | { execError: ExecFailure } | { error: string };
+/**
+ * What a responder returns: a leaf value, or a failed exec the SDK turns into an ExecError. `list`
+ * answers a field that is a list of objects (e.g. `inputArgs { id }`): one object per element, each
+ * holding the selected leaf.
+ */
+export type Answer =
+  | { value: ArgValue }
+  | { list: ArgValue[] }
+  | { execError: ExecFailure }
+  | { error: string };
 export type Responder = (chain: Chain, engine: FakeEngine) => Answer | undefined;
 
 export interface FakeEngineOptions {
@@ -89,6 +97,11 @@ export class FakeEngine {
     const chain = this.idToChain.get(id);
     if (!chain) throw new Error(`fake engine: unknown id ${id}`);
     return chain;
+  }
+
+  /** The id this engine gives the object `chain` stands for, as if the SDK had asked for its `id`. */
+  idFor(chain: Chain): string {
+    return this.mintId(chain);
   }
 
   isId(value: ArgValue): value is string {
@@ -153,6 +166,11 @@ export class FakeEngine {
       this.queries.push({ text: query, chain });
       const answer = this.answer(chain);
       if ("value" in answer) return send(response, 200, { data: nest(path, answer.value) });
+      if ("list" in answer) {
+        const leaf = path.at(-1)!;
+        const items = answer.list.map((item) => ({ [leaf]: item }));
+        return send(response, 200, { data: nest(path.slice(0, -1), items) });
+      }
       if ("error" in answer) return send(response, 200, { data: null, errors: [{ message: answer.error }] });
       const { cmd, exitCode, stdout, stderr } = answer.execError;
       const message = `process "${cmd.join(" ")}" did not complete successfully: exit code: ${exitCode}`;
