@@ -2,12 +2,13 @@
  * Shipyard's import rules, checked by `npm run lint` (dependency-cruiser). The layers, top down:
  *   faces:        src/index.ts, src/dagger/, bin/
  *   commands:     src/commands/
- *   areas:        src/deploy/ (the ECS controller), src/verify/, src/migrations/  — never each other
+ *   areas:        src/deploy/ (the ECS controller), src/verify/, src/migrations/,
+ *                 src/emulator/ (local ECS and Sentry for `shipyard try`)           — never each other
  *   foundation:   src/aws/, src/config/, src/report/                               — never each other
  *   base:         src/clock.ts, src/errors.ts
  * Imports go down only. See ARCHITECTURE.md.
  */
-const AREAS = ["deploy", "verify", "migrations"];
+const AREAS = ["deploy", "verify", "migrations", "emulator"];
 const FOUNDATION = ["aws", "config", "report"];
 
 const sideways = (group) =>

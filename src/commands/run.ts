@@ -14,7 +14,6 @@ import type { Config } from "../config/schema.js";
 import { BUNDLED_SOURCE, readBundledTemplate, renderTaskDefinition } from "../config/taskdef.js";
 import { ExitCode, InputError, messageOf, ShipyardError } from "../errors.js";
 import { type Report, ReportBuilder } from "../report/report.js";
-import type { AnyCommand } from "./catalog.js";
 import type {
   CommandContext,
   EnvironmentContext,
@@ -23,6 +22,7 @@ import type {
   SourceFiles,
 } from "./context.js";
 import { buildEcs } from "./ecs-gateway.js";
+import type { AnyCommand } from "./spec.js";
 import { parseOptions } from "./spec.js";
 
 export const DEFAULT_CONFIG = "shipyard.json";

@@ -1,6 +1,7 @@
 /**
- * A Sentry web-API simulator on 127.0.0.1 that both the real sentry-cli binary (through SENTRY_URL)
- * and Shipyard's own client talk to. It answers the endpoints those two use, records every call,
+ * Shipyard's local Sentry emulator (used by `shipyard try` and by the tests): a Sentry web-API
+ * simulator on 127.0.0.1 that both the real sentry-cli binary (through SENTRY_URL) and Shipyard's
+ * own client talk to. It answers the endpoints those two use, records every call,
  * derives release health from traffic models on an injected clock (so "slow ingestion" is a matter
  * of moving the fake clock), and injects faults: 401, 403, 429 + Retry-After, 5xx, HTML, empty or
  * malformed bodies.
@@ -24,7 +25,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Clock } from "../../../src/clock.js";
+import type { Clock } from "../clock.js";
 
 export interface RecordedCall {
   method: string;

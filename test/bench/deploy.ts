@@ -20,7 +20,7 @@ import { EventLog, waitForDeployment } from "../../src/deploy/wait.js";
 import { Output } from "../../src/report/output.js";
 import { Scrubber } from "../../src/report/scrub.js";
 import { FakeClock } from "../support/clock.js";
-import { type Behaviour, EcsSimulator } from "../support/ecs-sim/simulator.js";
+import { type Behaviour, EcsSimulator } from "../../src/emulator/ecs/simulator.js";
 import { captureOutput, startWorld } from "../support/world.js";
 
 const POLL_SECONDS = 5;

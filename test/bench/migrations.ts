@@ -12,7 +12,7 @@ import { lintMigrations } from "../../src/migrations/lint.js";
 import { runMigrationTask } from "../../src/migrations/task.js";
 import { FakeClock } from "../support/clock.js";
 import { fastRetryEcsFactory } from "../support/ecs-sim/client.js";
-import { EcsSimulator } from "../support/ecs-sim/simulator.js";
+import { EcsSimulator } from "../../src/emulator/ecs/simulator.js";
 import { captureOutput } from "../support/world.js";
 
 const root = join(import.meta.dirname, "..", "..");

@@ -19,9 +19,9 @@ import { faceRuntime, reportResult } from "../../src/dagger/runtime.js";
 import type { Report } from "../../src/report/report.js";
 import { Scrubber } from "../../src/report/scrub.js";
 import { FakeClock } from "../support/clock.js";
-import { EcsSimulator } from "../support/ecs-sim/simulator.js";
+import { EcsSimulator } from "../../src/emulator/ecs/simulator.js";
 import type { Chain, Responder } from "../support/fake-engine.js";
-import { type SentrySim, SIM_TOKEN, startSentrySim } from "../support/sentry-sim/server.js";
+import { type SentrySim, SIM_TOKEN, startSentrySim } from "../../src/emulator/sentry.js";
 import { holdsTheWorldsImages } from "../support/world.js";
 import { execs, fixture, runOn, SHA, type ShipyardArgs } from "./harness.js";
 

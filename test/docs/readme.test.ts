@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { diskFiles } from "../../bin/runtime.js";
 import type { Report } from "../../src/report/report.js";
 import type { FetchLike } from "../../src/verify/sentry-api.js";
-import { type SentrySim, SIM_TOKEN, startSentrySim } from "../support/sentry-sim/server.js";
+import { type SentrySim, SIM_TOKEN, startSentrySim } from "../../src/emulator/sentry.js";
 import { startWorld, type World } from "../support/world.js";
 import { README, ROOT, render, sections } from "./generate.js";
 

@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { parseConfig } from "../../src/config/load.js";
 import { renderTaskDefinition } from "../../src/config/taskdef.js";
-import type { EcsSimulator } from "../support/ecs-sim/simulator.js";
+import type { EcsSimulator } from "../../src/emulator/ecs/simulator.js";
 
 const EXAMPLE = new URL("../../examples/ecr/", import.meta.url);
 

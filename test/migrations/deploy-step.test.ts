@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ExitCode } from "../../src/errors.js";
-import type { TaskOutcome } from "../support/ecs-sim/tasks.js";
+import type { TaskOutcome } from "../../src/emulator/ecs/tasks.js";
 import { configText, startWorld, type World } from "../support/world.js";
 
 const exampleMigrations = join(import.meta.dirname, "..", "..", "examples", "app", "migrations");

@@ -17,7 +17,7 @@ import {
 } from "../../src/migrations/task.js";
 import { FakeClock } from "../support/clock.js";
 import { fastRetryEcsFactory } from "../support/ecs-sim/client.js";
-import { EcsSimulator } from "../support/ecs-sim/simulator.js";
+import { EcsSimulator } from "../../src/emulator/ecs/simulator.js";
 import { type Captured, captureOutput, configText, startWorld, type World } from "../support/world.js";
 
 const logConfiguration = {

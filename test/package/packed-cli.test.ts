@@ -97,4 +97,19 @@ describe("the packed CLI", () => {
     const picked = await npx(["rollback", "--env", "staging", "--to", "1", "--json"]);
     expect(picked.code, picked.stderr).toBe(0);
   });
+
+  it("runs `npx shipyard try` from the installed package: the emulators ship with it", async () => {
+    const tried = await npx(["try", "--speed", "1000", "--json"]);
+    expect(tried.code, tried.stderr).toBe(0);
+    expect(tried.stderr).toContain("LOCAL EMULATORS, not AWS and not Sentry");
+    const report = JSON.parse(tried.stdout) as Report;
+    expect(report.details).toMatchObject({
+      emulated: true,
+      runningRelease: "v1.5.0",
+      deploys: [
+        { release: "v1.5.0", outcome: "succeeded", exitCode: 0 },
+        { release: "v1.6.0", outcome: "rolled_back", exitCode: 1 },
+      ],
+    });
+  });
 });

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { Report } from "../../src/report/report.js";
-import type { RecordedCall } from "../support/ecs-sim/simulator.js";
+import type { RecordedCall } from "../../src/emulator/ecs/simulator.js";
 import { configText, digest, NEW_IMAGE } from "../support/world.js";
 import { changesBy, claimsLeft, lockRunOf } from "./support/observe.js";
 import { type Rig, type RunResult, startRig } from "./support/rig.js";

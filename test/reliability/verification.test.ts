@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { SentryClient } from "../../src/verify/sentry-api.js";
 import { FakeClock } from "../support/clock.js";
-import { type SentrySim, SIM_TOKEN, startSentrySim } from "../support/sentry-sim/server.js";
+import { type SentrySim, SIM_TOKEN, startSentrySim } from "../../src/emulator/sentry.js";
 import { configText, NEW_IMAGE, startWorld, type World } from "../support/world.js";
 import { runCliIn } from "./support/cli.js";
 import { expectNoSecrets, PLANTED } from "./support/secrets.js";

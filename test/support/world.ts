@@ -16,8 +16,8 @@ import { Scrubber } from "../../src/report/scrub.js";
 import type { FetchLike } from "../../src/verify/sentry-api.js";
 import { FakeClock } from "./clock.js";
 import { fastRetryEcsFactory } from "./ecs-sim/client.js";
-import { EcsSimulator } from "./ecs-sim/simulator.js";
-import { type SentrySim, SIM_TOKEN, startSentrySim } from "./sentry-sim/server.js";
+import { EcsSimulator } from "../../src/emulator/ecs/simulator.js";
+import { type SentrySim, SIM_TOKEN, startSentrySim } from "../../src/emulator/sentry.js";
 
 export const REPO = "ghcr.io/acme/app";
 export const digest = (c: string) => `${REPO}@sha256:${c.repeat(64).slice(0, 64)}`;

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ExitCode } from "../../src/errors.js";
 import { reportToMarkdown } from "../../src/report/markdown.js";
-import { type SentrySim, SIM_TOKEN } from "../support/sentry-sim/server.js";
+import { type SentrySim, SIM_TOKEN } from "../../src/emulator/sentry.js";
 import { configText, startWorld, type World } from "../support/world.js";
 
 /** A real folder for the app (sentry-cli runs in it), outside any git checkout. */

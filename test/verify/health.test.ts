@@ -13,7 +13,7 @@ import {
   SIM_TOKEN,
   startSentrySim,
   type TrafficModel,
-} from "../support/sentry-sim/server.js";
+} from "../../src/emulator/sentry.js";
 import {
   traffic as addTraffic,
   deployStep,

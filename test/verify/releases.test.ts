@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { realSentryCli, recordRelease, recordRollback, sentryCliPath } from "../../src/verify/releases.js";
 import { FakeClock } from "../support/clock.js";
-import { type SentrySim, SIM_TOKEN, startSentrySim } from "../support/sentry-sim/server.js";
+import { type SentrySim, SIM_TOKEN, startSentrySim } from "../../src/emulator/sentry.js";
 import { captureOutput } from "../support/world.js";
 
 let sim: SentrySim;
@@ -88,7 +88,7 @@ describe("sentry-cli bookkeeping", () => {
       "releases finalize v2",
       "deploys new -e production -r v2 -n shipyard deploy v2",
     ]);
-    // The exact calls sentry-cli 3.8 makes (documented in test/sentry-sim/server.ts).
+    // The exact calls sentry-cli 3.8 makes (documented in src/emulator/sentry.ts).
     expect(sim.calls.map((c) => `${c.method} ${c.path} ${c.status}`)).toEqual([
       "POST /api/0/organizations/acme/releases/ 201",
       "GET /api/0/organizations/acme/repos/ 200",

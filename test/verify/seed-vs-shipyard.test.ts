@@ -15,7 +15,7 @@ import {
   SIM_TOKEN,
   startSentrySim,
   type TrafficModel,
-} from "../support/sentry-sim/server.js";
+} from "../../src/emulator/sentry.js";
 import { captureOutput } from "../support/world.js";
 import { deployStep } from "./step-context.js";
 

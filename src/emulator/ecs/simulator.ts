@@ -1,8 +1,10 @@
 /**
- * An ECS simulator for tests and benchmarks: the real @aws-sdk/client-ecs talks to it over HTTP
- * (JSON 1.1), and rollouts move with an injected FakeClock, so a 15-minute rollout takes milliseconds.
+ * Shipyard's local ECS emulator: an ECS-compatible endpoint that the real @aws-sdk/client-ecs talks
+ * to over HTTP (JSON 1.1). Rollouts move with an injected clock: `shipyard try` runs it on a clock
+ * that runs faster than real time, Shipyard's tests and benchmarks on a fake clock that jumps, so a
+ * 15-minute rollout takes milliseconds. It models what a deploy depends on, not all of ECS.
  *
- * ## Scenario API (for helper E and anyone else)
+ * ## Scenario API
  *
  *     const clock = new FakeClock();
  *     const sim = await EcsSimulator.start(clock);          // sim.endpoint = "http://127.0.0.1:PORT"
@@ -35,6 +37,8 @@
  * One-off tasks (RunTask/DescribeTasks/StopTask): sim.tasks.outcomes.push(
  *     { kind: "exit", code: 1, afterSeconds: 30 } | { kind: "neverStarts" } | { kind: "hang" });
  *   sim.tasks.runTaskFailures.push([{ reason: "RESOURCE:MEMORY" }]); default outcome: exit 0 after 10 s.
+ * Revisions: ListTaskDefinitions honours familyPrefix (a prefix), status, sort and maxResults/nextToken;
+ *   TagResource works on task definition ARNs too (sim.taskDefinitionTags(arn) reads them).
  * Calls: sim.calls (operation, input, atMs, fault, caller), sim.operations(), sim.callsTo("UpdateService");
  *   `caller` is the access key id the call was signed with (give concurrent runs their own keys).
  *   sim.onCall = (call) => ... runs on every call before it is answered (e.g. to abort mid-wait).
@@ -354,6 +358,7 @@ export class EcsSimulator {
       const withTags = Array.isArray(input.include) && input.include.includes("TAGS");
       return { taskDefinition: this.taskDefinitionView(td), ...(withTags ? { tags: td.tags } : {}) };
     },
+    ListTaskDefinitions: (input) => this.listTaskDefinitions(input),
     RegisterTaskDefinition: (input) => {
       const { tags, ...body } = input;
       const arn = this.registerTaskDefinition(body, (tags as Tag[] | undefined) ?? []);
@@ -419,6 +424,24 @@ export class EcsSimulator {
         : candidates.find((t) => t.revision === Number(revision));
     if (!found) throw new AwsError("ClientException", "Unable to describe task definition.");
     return found;
+  }
+
+  /**
+   * As ECS does: `familyPrefix` is a prefix, sorted by family then revision (ASC by default), ACTIVE
+   * unless `status` says otherwise, at most `maxResults` (default and cap 100) per page.
+   */
+  private listTaskDefinitions(input: Json): Json {
+    const prefix = typeof input.familyPrefix === "string" ? input.familyPrefix : "";
+    const status = typeof input.status === "string" ? input.status : "ACTIVE";
+    const pageSize = Math.min(typeof input.maxResults === "number" ? input.maxResults : 100, 100);
+    const offset = typeof input.nextToken === "string" ? Number(input.nextToken) : 0;
+    const order = input.sort === "DESC" ? -1 : 1;
+    const matching = this.taskDefinitions
+      .filter((t) => t.family.startsWith(prefix) && t.status === status)
+      .sort((a, b) => order * (a.family.localeCompare(b.family) || a.revision - b.revision));
+    const page = matching.slice(offset, offset + pageSize);
+    const next = offset + pageSize < matching.length ? String(offset + pageSize) : undefined;
+    return { taskDefinitionArns: page.map((t) => t.arn), ...(next ? { nextToken: next } : {}) };
   }
 
   private tagHolder(arn: string): { tags: Tag[] } {

@@ -2,7 +2,7 @@
  * What the ECS simulator saw, read the way the reliability cases state their outcomes: who changed
  * the service, which lock run id a caller wrote, which claims are left behind.
  */
-import type { EcsSimulator, RecordedCall } from "../../support/ecs-sim/simulator.js";
+import type { EcsSimulator, RecordedCall } from "../../../src/emulator/ecs/simulator.js";
 
 /** Calls that change a service or start work on it (the gateway's `serviceChanged` set). */
 export const CHANGING = ["UpdateService", "StopServiceDeployment", "RunTask"] as const;

@@ -11,7 +11,7 @@ import { copyFile, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { SimClock } from "../../support/ecs-sim/simulator.js";
+import type { SimClock } from "../../../src/emulator/ecs/simulator.js";
 import { accessKeyOf } from "./rig.js";
 
 export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));

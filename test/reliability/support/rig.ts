@@ -10,7 +10,7 @@ import type { Runtime } from "../../../src/commands/context.js";
 import { runCommand } from "../../../src/commands/run.js";
 import type { Report } from "../../../src/report/report.js";
 import { fastRetryEcsFactory } from "../../support/ecs-sim/client.js";
-import { EcsSimulator, type SimClock } from "../../support/ecs-sim/simulator.js";
+import { EcsSimulator, type SimClock } from "../../../src/emulator/ecs/simulator.js";
 import {
   type Captured,
   captureOutput,

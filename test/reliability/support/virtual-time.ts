@@ -10,7 +10,7 @@
  */
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { Clock } from "../../../src/clock.js";
-import type { EcsSimulator, RecordedCall, SimClock } from "../../support/ecs-sim/simulator.js";
+import type { EcsSimulator, RecordedCall, SimClock } from "../../../src/emulator/ecs/simulator.js";
 
 interface Timer {
   at: number;
