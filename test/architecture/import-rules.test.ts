@@ -28,6 +28,7 @@ const BROKEN: Record<string, string> = {
     'import { g } from "../verify/gate.js";\nimport { c } from "../commands/deploy.js";\nexport const w = [g, c];\n',
   "src/verify/gate.ts": 'import { t } from "../migrations/task.js";\nexport const g = t;\n',
   "src/migrations/task.ts": 'import { w } from "../deploy/wait.js";\nexport const t = w;\n',
+  "src/emulator/estate.ts": 'import { w } from "../deploy/wait.js";\nexport const e = w;\n',
   "src/config/load.ts":
     'import { r } from "../report/report.js";\nimport { w } from "../deploy/wait.js";\nexport const l = [r, w];\n',
   "src/report/report.ts":
@@ -45,9 +46,10 @@ const EXPECTED_RULES = [
   "below-commands-never-import-up",
   "foundation-never-imports-areas",
   "base-imports-nothing",
-  "no-deploy-to-verify-or-migrations",
-  "no-verify-to-deploy-or-migrations",
-  "no-migrations-to-deploy-or-verify",
+  "no-deploy-to-verify-or-migrations-or-emulator",
+  "no-verify-to-deploy-or-migrations-or-emulator",
+  "no-migrations-to-deploy-or-verify-or-emulator",
+  "no-emulator-to-deploy-or-verify-or-migrations",
   "no-config-to-aws-or-report",
 ];
 
