@@ -20,7 +20,7 @@ export const EXIT_CODE_MEANINGS: Readonly<Record<ExitCode, string>> = {
 };
 
 /** Commands that never change a service: their exit 1 cannot mean "restored". */
-const READ_ONLY = new Set(["plan", "status", "verify", "migrate-lint", "schema"]);
+const READ_ONLY = new Set(["plan", "status", "verify", "migrate-lint", "schema", "history", "metrics"]);
 
 /** What exit 0 means for the commands that do not deploy. */
 const SUCCESS: Readonly<Record<string, string>> = {
@@ -31,6 +31,8 @@ const SUCCESS: Readonly<Record<string, string>> = {
   "migrate-lint": "no unsafe statement",
   schema: "written",
   init: "written",
+  history: "read; nothing was changed",
+  metrics: "read; nothing was changed",
 };
 
 /** The meaning of `code` for one command (exit 1 of `migrate` means "failed, service untouched"). */

@@ -110,6 +110,27 @@ export class Ecs {
     return { taskDefinition: answer.taskDefinition, tags: tagMap(answer.tags) };
   }
 
+  /**
+   * One page of ListTaskDefinitions (ACTIVE revisions), newest first. ECS matches `familyPrefix` as
+   * a prefix and sorts by family, then revision: callers keep only their own family.
+   */
+  async listTaskDefinitions(
+    familyPrefix: string,
+    page: { maxResults: number; nextToken?: string },
+  ): Promise<{ arns: string[]; nextToken: string | undefined }> {
+    const { ListTaskDefinitionsCommand } = await sdk();
+    const answer = await this.send<{ taskDefinitionArns?: string[]; nextToken?: string }>(
+      "ListTaskDefinitions",
+      new ListTaskDefinitionsCommand({
+        familyPrefix,
+        sort: "DESC",
+        maxResults: page.maxResults,
+        ...(page.nextToken ? { nextToken: page.nextToken } : {}),
+      }),
+    );
+    return { arns: answer.taskDefinitionArns ?? [], nextToken: answer.nextToken || undefined };
+  }
+
   async registerTaskDefinition(input: RegisterTaskDefinitionCommandInput): Promise<TaskDefinition> {
     const { RegisterTaskDefinitionCommand } = await sdk();
     const answer = await this.send<{ taskDefinition?: TaskDefinition }>(

@@ -15,9 +15,17 @@ export const catalog: Readonly<Record<string, { summary: string; load: Loader }>
     summary: "Deploy an image to an environment (rolls back on failure)",
     load: () => import("./deploy.js"),
   },
+  history: {
+    summary: "Show the last deploys and rollbacks of an environment (changes nothing)",
+    load: () => import("./history.js"),
+  },
   init: {
     summary: "Write shipyard.json, task-def.json and workflows from running services",
     load: () => import("./init.js"),
+  },
+  metrics: {
+    summary: "Show delivery metrics: deploy frequency, lead time, change failure rate, time to restore",
+    load: () => import("./metrics.js"),
   },
   migrate: {
     summary: "Run the app's migrations as a one-off ECS task",
@@ -42,6 +50,10 @@ export const catalog: Readonly<Record<string, { summary: string; load: Loader }>
   status: {
     summary: "Show what runs in an environment and where rollback would go",
     load: () => import("./status.js"),
+  },
+  try: {
+    summary: "Two deploys of the example app against local emulators (no AWS account)",
+    load: () => import("./try.js"),
   },
   verify: {
     summary: "Check the running release now: smoke test and Sentry error-rate gate",

@@ -12,6 +12,7 @@
 import type { Service } from "@aws-sdk/client-ecs";
 import { type Ecs, shortArn } from "../aws/ecs.js";
 import { releaseOf } from "../config/taskdef.js";
+import { recordDeploy } from "../deploy/history.js";
 import { describeClaim, ticketOf } from "../deploy/lock.js";
 import { checkServiceDeployable, deploymentInFlight } from "../deploy/preflight.js";
 import { checkRequirement } from "../deploy/requires.js";
@@ -139,7 +140,8 @@ async function deploy(ctx: EnvironmentContext, options: DeployOptions): Promise<
       );
     }
     for (const broken of claim.broken) report.warn(`--force removed the claim of ${describeClaim(broken)}`);
-    return await rollOutAndVerify(ctx, ecs, { ...known, next, steps, ran, events });
+    const done = await rollOutAndVerify(ctx, ecs, { ...known, next, steps, ran, events });
+    return await recordDeploy(ecs, next, done, ctx.runtime.env, progress);
   } finally {
     await lock.release();
   }

@@ -6,6 +6,7 @@
 import type { Service } from "@aws-sdk/client-ecs";
 import { shortArn } from "../aws/ecs.js";
 import { imageOf, releaseOf } from "../config/taskdef.js";
+import { recordRollback } from "../deploy/history.js";
 import { describeClaim } from "../deploy/lock.js";
 import { restoreRevision } from "../deploy/restore.js";
 import { chooseRollbackTarget, type RollbackTarget, recordLastGood, TAG } from "../deploy/revisions.js";
@@ -96,7 +97,8 @@ async function rollback(ctx: EnvironmentContext, options: Options): Promise<Repo
         [ctx.command("status"), ctx.command("rollback", { to: options.to })],
       );
     }
-    return await restoreTo(ctx, target, current, now.found ? now : lookup);
+    const done = await restoreTo(ctx, target, current, now.found ? now : lookup);
+    return await recordRollback(ecs, current, target.arn, done, ctx.runtime.env, progress);
   } finally {
     await lock.release();
   }

@@ -21,7 +21,10 @@ export type CommandName =
   | "migrate"
   | "migrate-lint"
   | "schema"
-  | "init";
+  | "init"
+  | "try"
+  | "history"
+  | "metrics";
 
 /** What a verification did: the summary says "ECS only" when smoke and gate did not run. */
 export type CheckStatus = "passed" | "failed" | "inconclusive" | "not-configured" | "not-run";
