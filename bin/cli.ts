@@ -5,7 +5,10 @@
  */
 import { type AnyCommand, loadCommand } from "../src/commands/catalog.js";
 import type { Runtime } from "../src/commands/context.js";
+import { isPrintable } from "../src/commands/spec.js";
 import { ExitCode, InputError } from "../src/errors.js";
+import type { Output } from "../src/report/output.js";
+import type { Report } from "../src/report/report.js";
 import { parseCommandLine } from "./flags.js";
 import { type CliIO, cliRuntime } from "./runtime.js";
 import { commandUsage, overview } from "./usage.js";
@@ -57,7 +60,38 @@ async function run(
     ...(typeof raw.config === "string" ? { config: raw.config } : {}),
   };
   const runtime = runtimeFor(io, current);
+  const page = await planReportPage(raw, io.cwd, invalid);
   const { runCommand } = await import("../src/commands/run.js");
-  const report = await runCommand(command, runtime, raw, invalid);
-  return runtime.output.emit(report, { json });
+  const report = await runCommand(command, runtime, raw, invalid ?? page.invalid);
+  const code = await runtime.output.emit(report, { json });
+  if (page.write) await page.write(report, runtime.output);
+  return code;
+}
+
+/** What `--report-html` asks for: a page to write once the command is done, or why it cannot be. */
+interface PagePlan {
+  write?: (report: Report, output: Output) => Promise<void>;
+  invalid?: InputError;
+}
+
+/**
+ * `--report-html FILE`, checked before the command runs (a bad path is bad input, exit 2). The page's
+ * code, and the Mermaid library it inlines, are loaded only when the flag is given.
+ */
+async function planReportPage(
+  raw: Record<string, unknown>,
+  cwd: string,
+  invalid: InputError | undefined,
+): Promise<PagePlan> {
+  const given = raw.reportHtml;
+  // An unprintable value is refused by the option parser, with the other options.
+  if (invalid || typeof given !== "string" || given === "" || !isPrintable(given)) return {};
+  const { prepareReportHtml, writeReportHtml } = await import("./report-html.js");
+  try {
+    const target = await prepareReportHtml(given, cwd);
+    return { write: (report, output) => writeReportHtml(target, report, output) };
+  } catch (error) {
+    if (error instanceof InputError) return { invalid: error };
+    throw error;
+  }
 }

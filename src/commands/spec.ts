@@ -96,6 +96,12 @@ export const environmentOptions = {
     help: "print the report as one JSON object on stdout (progress stays on stderr)",
     cli: "only",
   },
+  reportHtml: {
+    type: "string",
+    value: "FILE",
+    help: "also write the report as a self-contained HTML page with its diagrams (phase timeline, error rate over the gate's window), viewable offline; a CI artifact",
+    cli: "only",
+  },
 } as const satisfies OptionSpecs;
 
 /** The CLI flag of an option key: skipRequires → --skip-requires. */

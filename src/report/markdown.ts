@@ -1,6 +1,7 @@
 /**
  * The report as Markdown, for $GITHUB_STEP_SUMMARY: the outcome first, then what ran, then what to do.
  */
+import { type Diagram, errorRateChart, phaseTimeline } from "./diagrams.js";
 import { type Report, verifiedBy } from "./report.js";
 
 const outcomeLabel: Record<Report["outcome"], string> = {
@@ -87,6 +88,23 @@ function gateEnding(report: Report): string | null {
   return typeof summary === "string" ? summary : null;
 }
 
+/**
+ * The verification section without the gate's reading-by-reading history: the error-rate chart shows
+ * it, and as folded JSON it would grow the summary by a line per reading (the JSON report keeps it).
+ */
+function withoutGateHistory(verification: Report["verification"]): Report["verification"] {
+  const gate = verification?.gate;
+  if (typeof gate !== "object" || gate === null || !("history" in gate)) return verification;
+  const { history: _shown, ...rest } = gate as Record<string, unknown>;
+  return { ...verification, gate: rest };
+}
+
+/** A diagram as a ```mermaid block (GitHub draws it), with how to read it. */
+function mermaidBlock(diagram: Diagram | null): string[] {
+  if (diagram === null) return [];
+  return ["", "```mermaid", diagram.source, "```", "", cell(diagram.caption)];
+}
+
 export function reportToMarkdown(report: Report): string {
   const lines = [
     `## Shipyard ${report.command}${report.environment ? ` · ${report.environment}` : ""} · ${outcomeLabel[report.outcome]}`,
@@ -113,12 +131,21 @@ export function reportToMarkdown(report: Report): string {
     lines.push("", "**Next steps:**", "", "```sh", ...report.nextSteps, "```");
   }
   if (report.timings.phases.length > 0) {
-    lines.push("", "### Phases", "", "| Phase | Seconds |", "|---|---|");
+    lines.push(
+      "",
+      "### Phases",
+      ...mermaidBlock(phaseTimeline(report)),
+      "",
+      "| Phase | Seconds |",
+      "|---|---|",
+    );
     for (const phase of report.timings.phases) lines.push(`| ${cell(phase.name)} | ${phase.seconds} |`);
   }
+  const errorRate = errorRateChart(report);
+  if (errorRate) lines.push("", `### ${errorRate.title}`, ...mermaidBlock(errorRate));
   lines.push(...findingsTable(report.migration));
   lines.push(...section("Migration", report.migration));
-  lines.push(...section("Verification", report.verification));
+  lines.push(...section("Verification", withoutGateHistory(report.verification)));
   lines.push(...section("Details", report.details));
   if (report.events && report.events.length > 0) {
     lines.push("", "<details><summary>ECS events</summary>", "");

@@ -47,7 +47,9 @@ export class Output implements Progress {
     if (options.json) this.json(report);
     if (this.channels.appendSummary) {
       try {
-        await this.channels.appendSummary(this.scrubber.scrub(reportToMarkdown(report)));
+        // Scrubbed before and after: the diagrams rewrite text, which would hide a secret from a scrub after.
+        const markdown = reportToMarkdown(this.scrubber.scrubValue(report));
+        await this.channels.appendSummary(this.scrubber.scrub(markdown));
       } catch (error) {
         // The summary is a courtesy: never turn a good deploy into a failed job over it.
         this.warn(

@@ -56,6 +56,29 @@ export interface WatchResult {
   report: Record<string, unknown>;
 }
 
+/** One judged reading, for the report's chart of the error rate over the window. */
+export interface HistoryPoint {
+  /** Seconds from the start of the window to the reading. */
+  atSeconds: number;
+  requests: number;
+  errored: number;
+  errorRate: number;
+  /** The rate the new release's lower bound had to stay at or below. */
+  allowedErrorRate: number;
+  status: Reading["status"];
+}
+
+function historyPoint(reading: Reading, atSeconds: number): HistoryPoint {
+  return {
+    atSeconds,
+    requests: reading.sample.total,
+    errored: reading.sample.errored,
+    errorRate: round(reading.errorRate),
+    allowedErrorRate: round(reading.allowedErrorRate),
+    status: reading.status,
+  };
+}
+
 export interface GateEnding {
   how: GateEnd;
   afterSeconds: number;
@@ -170,6 +193,7 @@ export async function watchReleaseHealth(input: WatchInput): Promise<WatchResult
   let state: GateState = initialGateState;
   let baseline: HealthSample | null = null;
   let baselineRead = false;
+  const history: HistoryPoint[] = [];
 
   const earlyFrom =
     settings.minWatchSeconds < settings.windowSeconds
@@ -195,6 +219,7 @@ export async function watchReleaseHealth(input: WatchInput): Promise<WatchResult
       if (result.ok) {
         const reading = judgeReading(result.value, baseline, settings);
         state = addReading(state, reading, settings, (clock.now() - started) / 1000);
+        history.push(historyPoint(reading, Math.round((clock.now() - started) / 1000)));
         progress.step(
           `error-rate gate (${formatSeconds(clock.now() - started)}): ${reading.status}: ${reading.why}`,
         );
@@ -231,6 +256,7 @@ export async function watchReleaseHealth(input: WatchInput): Promise<WatchResult
       previousRelease: input.previousRelease,
       ...readingReport(state.lastReading),
       readings: state.readings,
+      history,
       unavailableReads: state.unavailable,
       ...(state.lastProblem ? { lastReadProblem: state.lastProblem } : {}),
       consecutiveBreaches: state.consecutiveBreaches,
