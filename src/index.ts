@@ -353,6 +353,28 @@ export class Shipyard {
   }
 
   /**
+   * The last deploys and rollbacks of an environment (when, release, commit, outcome, duration, where a rollback went, who ran it), read from the tags every deploy leaves on its revision. Returns the JSON report.
+   *
+   * @param env Environment in shipyard.json, e.g. production.
+   * @param limit How many of the newest revisions to read (1-100; default 20); one AWS call each.
+   */
+  @func({ cache: "never" })
+  async history(env: string, limit = ""): Promise<string> {
+    return this.command("history", { env, limit });
+  }
+
+  /**
+   * Delivery metrics of an environment over a window: deploy frequency, lead time for changes (commit time from git when the app source is a checkout), change failure rate and time to restore. Returns the JSON report.
+   *
+   * @param env Environment in shipyard.json, e.g. production.
+   * @param days The window: the last N days up to now (1-366; default 30).
+   */
+  @func({ cache: "never" })
+  async metrics(env: string, days = ""): Promise<string> {
+    return this.command("metrics", { env, days });
+  }
+
+  /**
    * Run the app's migrations now, as a one-off ECS task from a task definition revision, without changing the service (e.g. after fixing the database by hand). Returns the JSON report.
    *
    * @param env Environment in shipyard.json, e.g. staging.

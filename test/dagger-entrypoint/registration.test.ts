@@ -201,6 +201,28 @@ const EXPECTED_FUNCTIONS = {
     check: false,
     args: { env: env("production.") },
   },
+  history: {
+    returns: "String",
+    description: described("The last deploys and rollbacks of an environment", "Returns the JSON report."),
+    cache: "Never",
+    check: false,
+    args: {
+      env: env("production."),
+      limit: arg("String", ["How many of the newest revisions to read", "one AWS call each."], {
+        default: "",
+      }),
+    },
+  },
+  metrics: {
+    returns: "String",
+    description: described("Delivery metrics of an environment over a window", "Returns the JSON report."),
+    cache: "Never",
+    check: false,
+    args: {
+      env: env("production."),
+      days: arg("String", ["The window: the last N days up to now", "(1-366; default 30)."], { default: "" }),
+    },
+  },
   migrate: {
     returns: "String",
     description: described("Run the app's migrations now, as a one-off ECS task", "Returns the JSON report."),

@@ -16,12 +16,12 @@ import { runCli } from "../../bin/cli.js";
 import { systemClock } from "../../src/clock.js";
 import { lintResultOf } from "../../src/commands/migrate-lint.js";
 import { faceRuntime, reportResult } from "../../src/dagger/runtime.js";
+import { EcsSimulator } from "../../src/emulator/ecs/simulator.js";
+import { type SentrySim, SIM_TOKEN, startSentrySim } from "../../src/emulator/sentry.js";
 import type { Report } from "../../src/report/report.js";
 import { Scrubber } from "../../src/report/scrub.js";
 import { FakeClock } from "../support/clock.js";
-import { EcsSimulator } from "../../src/emulator/ecs/simulator.js";
 import type { Chain, Responder } from "../support/fake-engine.js";
-import { type SentrySim, SIM_TOKEN, startSentrySim } from "../../src/emulator/sentry.js";
 import { holdsTheWorldsImages } from "../support/world.js";
 import { execs, fixture, runOn, SHA, type ShipyardArgs } from "./harness.js";
 
@@ -158,6 +158,45 @@ async function realLint(args: string[], extraMigrations: Record<string, string> 
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+describe("history and metrics", () => {
+  it("read the service's revisions through the same commands as the CLI, with the AWS Secrets only", async () => {
+    const history = await runOn(
+      { fixture: "deployable", ...ALL },
+      (shipyard) => shipyard.history("staging", "5"),
+      SECRETS,
+    );
+    expect(history.error).toBeUndefined();
+    expect(JSON.parse(String(history.result))).toMatchObject({
+      command: "history",
+      environment: "staging",
+      exitCode: 0,
+    });
+    const metrics = await runOn(
+      { fixture: "deployable", ...ALL },
+      (shipyard) => shipyard.metrics("staging", "7"),
+      SECRETS,
+    );
+    expect(metrics.error).toBeUndefined();
+    expect(JSON.parse(String(metrics.result))).toMatchObject({
+      command: "metrics",
+      environment: "staging",
+      exitCode: 0,
+    });
+    expect(plaintextReads(metrics.engine.queries.map((q) => q.chain)).sort()).toEqual(AWS_URIS);
+  });
+
+  it("refuse a bad --limit as bad input, before any AWS call", async () => {
+    const { error } = await runOn(
+      { fixture: "deployable", ...ALL },
+      (shipyard) => shipyard.history("staging", "0"),
+      SECRETS,
+    );
+    expect(error?.message).toMatch(
+      /^history staging: bad input or configuration; nothing was changed \(exit 2\)\./,
+    );
+  });
+});
 
 describe("status", () => {
   it("reads shipyard.json from the source, builds the ECS client from the AWS Secrets only and returns the JSON report", async () => {

@@ -60,6 +60,8 @@ const EXPECTED: Record<string, { check: boolean; cache?: string; args: Record<st
   },
   rollback: { check: false, cache: "never", args: { env: undefined, to: "" } },
   status: { check: false, cache: "never", args: { env: undefined } },
+  history: { check: false, cache: "never", args: { env: undefined, limit: "" } },
+  metrics: { check: false, cache: "never", args: { env: undefined, days: "" } },
   migrate: { check: false, cache: "never", args: { env: undefined, taskDefinition: "" } },
   verify: {
     check: false,
