@@ -21,7 +21,7 @@
  *   GET /api/0/projects/{org}/{project}/                       → {id}
  *   GET /api/0/organizations/{org}/sessions/?field=sum(session)&groupBy=session.status&query=release:"V"
  *       &environment=E&project=ID&interval=1m&start=..&end=..  → {groups:[{by:{session.status}, totals:{sum(session)}}]}
- *   GET /api/0/projects/{org}/{project}/stats/                 → [[hourStart, errorEvents], ...] (the seed's check)
+ *   GET /api/0/projects/{org}/{project}/stats/                 → [[hourStart, errorEvents], ...] (the typical pipeline's check)
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";

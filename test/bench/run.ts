@@ -17,7 +17,7 @@ const topics: Topic[] = [
   { name: "import", title: "Module load time (what every `dagger call` pays)" },
   { name: "cli", title: "CLI cold start (what every `shipyard` command pays)" },
   { name: "deploy", title: "Rollout detection: Shipyard's wait vs waitUntilServicesStable" },
-  { name: "verify", title: "Error-rate gate: Shipyard vs the seed's check" },
+  { name: "verify", title: "Error-rate gate: Shipyard vs the typical pipeline's check" },
   { name: "migrations", title: "Migration safety: lint and migration task" },
   { name: "init", title: "Adopting a service: AWS calls of `shipyard init`" },
   {

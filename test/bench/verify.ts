@@ -1,5 +1,5 @@
 /**
- * Error-rate gate bench: Shipyard's gate against the seed story's check, over traffic levels ×
+ * Error-rate gate bench: Shipyard's gate against a typical AWS-CLI pipeline's check, over traffic levels ×
  * failure rates, on virtual time with a seeded RNG (one run, deterministic).
  *
  * Model of one trial:
@@ -11,10 +11,10 @@
  *  - Shipyard: the real window loop (src/verify/watch.ts) with the default settings, reading the
  *    simulated counts. A "fail" — or an "inconclusive", which rolls back under the default
  *    onInconclusive — is a rollback.
- *  - Seed: `sleep 30`, then the project's error events in the current hour bucket (previous release
+ *  - The typical pipeline: `sleep 30`, then the project's error events in the current hour bucket (previous release
  *    since the top of the hour — the deploy happens at a uniformly random minute — plus the new
- *    release), roll back when > 50. The Sentry API always answers here; the seed's fail-open on API
- *    errors is shown in test/verify/seed-vs-shipyard.test.ts.
+ *    release), roll back when > 50. The Sentry API always answers here; the typical pipeline's fail-open on API
+ *    errors is shown in test/verify/typical-check-vs-shipyard.test.ts.
  */
 import { VerifySchema, type VerifySettings } from "../../src/config/schema.js";
 import { allowedErrorRate, type HealthSample } from "../../src/verify/gate.js";
@@ -28,8 +28,8 @@ export const FAILURE_RATES = [0, 0.005, 0.05, 0.5];
 const BACKGROUND = 0.005;
 const TRIALS = 200;
 const INGESTION_DELAY_S = 5;
-const SEED_THRESHOLD = 50;
-const SEED_SLEEP_S = 30;
+const TYPICAL_THRESHOLD = 50;
+const TYPICAL_SLEEP_S = 30;
 
 /** mulberry32: small, fast, seedable. */
 export function seededRandom(seed: number): () => number {
@@ -80,7 +80,7 @@ interface TrialResult {
   /** Seconds from the window's start (rollout complete) to a pass, or null when it did not pass. */
   shipyardPassSeconds: number | null;
   shipyardEarlyPass: boolean;
-  seedRollback: boolean;
+  typicalRollback: boolean;
 }
 
 function trial(
@@ -110,13 +110,13 @@ function trial(
   }
   if (!failureFor) readBaseline();
 
-  // The seed's hourly bucket: previous release since the top of the hour + new release until it reads.
+  // The typical pipeline's hourly bucket: previous release since the top of the hour + new release until it reads.
   const minuteOfHour = random() * 3600;
   const previousErrorsThisHour = binomial(poisson(rate * minuteOfHour, random), BACKGROUND, random);
   const visibleNewErrors = failures
-    .slice(0, Math.max(0, SEED_SLEEP_S - INGESTION_DELAY_S))
+    .slice(0, Math.max(0, TYPICAL_SLEEP_S - INGESTION_DELAY_S))
     .reduce((a, b) => a + b, 0);
-  const seedRollback = previousErrorsThisHour + visibleNewErrors > SEED_THRESHOLD;
+  const typicalRollback = previousErrorsThisHour + visibleNewErrors > TYPICAL_THRESHOLD;
 
   const clock = new FakeClock(0);
   const progress = captureOutput().output;
@@ -155,7 +155,7 @@ function trial(
       shipyardDecision: result.decision,
       shipyardPassSeconds: result.decision === "pass" ? result.seconds : null,
       shipyardEarlyPass: result.ended.how === "early-pass",
-      seedRollback,
+      typicalRollback,
     };
   });
 }
@@ -178,7 +178,7 @@ export interface Cell {
   verifiedMaxS: number | null;
   /** Releases verified within EARLY_PASS_GOAL_S of rollout complete. */
   verifiedWithinGoal: number;
-  seedRollbacks: number;
+  typicalRollbacks: number;
   trials: number;
 }
 
@@ -222,7 +222,7 @@ export async function simulate(
         verifiedMedianS: quantile(passTimes, 0.5),
         verifiedMaxS: quantile(passTimes, 1),
         verifiedWithinGoal: passTimes.filter((t) => t <= EARLY_PASS_GOAL_S).length,
-        seedRollbacks: results.filter((r) => r.seedRollback).length,
+        typicalRollbacks: results.filter((r) => r.typicalRollback).length,
         trials,
       });
     }
@@ -318,7 +318,7 @@ export async function boundary(
 
 export function table(cells: Cell[]): string {
   const rows = [
-    "| req/s | new release fails | healthy? | Shipyard rollbacks | Shipyard time to rollback (median / max) | Shipyard passes (early) | rollout complete → verified (median / max) | seed rollbacks | seed time |",
+    "| req/s | new release fails | healthy? | Shipyard rollbacks | Shipyard time to rollback (median / max) | Shipyard passes (early) | rollout complete → verified (median / max) | typical rollbacks | typical time |",
     "|---:|---:|:---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const c of cells) {
@@ -326,7 +326,7 @@ export function table(cells: Cell[]): string {
     const verified = c.verifiedMedianS === null ? "—" : `${c.verifiedMedianS} s / ${c.verifiedMaxS} s`;
     const inconclusive = c.shipyardInconclusive > 0 ? ` (${c.shipyardInconclusive} inconclusive)` : "";
     rows.push(
-      `| ${c.rate} | ${pctText(c.failure)} | ${c.healthy ? "yes" : "no"} | ${verdict(c, c.shipyardRollbacks)}${inconclusive} | ${time} | ${c.shipyardPasses} (${c.shipyardEarlyPasses}) | ${verified} | ${verdict(c, c.seedRollbacks)} | ${c.seedRollbacks > 0 ? `${SEED_SLEEP_S} s` : "—"} |`,
+      `| ${c.rate} | ${pctText(c.failure)} | ${c.healthy ? "yes" : "no"} | ${verdict(c, c.shipyardRollbacks)}${inconclusive} | ${time} | ${c.shipyardPasses} (${c.shipyardEarlyPasses}) | ${verified} | ${verdict(c, c.typicalRollbacks)} | ${c.typicalRollbacks > 0 ? `${TYPICAL_SLEEP_S} s` : "—"} |`,
     );
   }
   return rows.join("\n");
@@ -368,7 +368,7 @@ export async function run(): Promise<string> {
   const settings = VerifySchema.parse({});
   const cells = await simulate(settings);
   return [
-    `${TRIALS} trials per row, seeded RNG, virtual time. Previous release: same traffic, ${pctText(BACKGROUND)} failing (the baseline; a new release failing no more is healthy). Sessions visible in Sentry ${INGESTION_DELAY_S} s after the request. Shipyard defaults: window ${settings.windowSeconds} s, reading every ${settings.intervalSeconds} s, ${Math.round(settings.confidence * 100)}% Wilson bounds, catastrophic ≥ ${pctText(settings.catastrophicErrorRate)} after ${settings.catastrophicMinRequests} requests, regression after ${settings.minRequests} requests and ${settings.consecutiveBreaches} breaches in a row, early pass after ${settings.minWatchSeconds} s on an anytime-valid ${Math.round(settings.confidence * 100)}% test. Seed: sleep ${SEED_SLEEP_S} s, roll back when the current hour's project error count > ${SEED_THRESHOLD}. Times are from the release taking traffic (the window's start) to the rollback being issued or the release verified.`,
+    `${TRIALS} trials per row, seeded RNG, virtual time. Previous release: same traffic, ${pctText(BACKGROUND)} failing (the baseline; a new release failing no more is healthy). Sessions visible in Sentry ${INGESTION_DELAY_S} s after the request. Shipyard defaults: window ${settings.windowSeconds} s, reading every ${settings.intervalSeconds} s, ${Math.round(settings.confidence * 100)}% Wilson bounds, catastrophic ≥ ${pctText(settings.catastrophicErrorRate)} after ${settings.catastrophicMinRequests} requests, regression after ${settings.minRequests} requests and ${settings.consecutiveBreaches} breaches in a row, early pass after ${settings.minWatchSeconds} s on an anytime-valid ${Math.round(settings.confidence * 100)}% test. The typical pipeline: sleep ${TYPICAL_SLEEP_S} s, roll back when the current hour's project error count > ${TYPICAL_THRESHOLD}. Times are from the release taking traffic (the window's start) to the rollback being issued or the release verified.`,
     "",
     table(cells),
     "",

@@ -1,20 +1,20 @@
 /**
- * The seed story's check, kept for comparison only (tests and bench; Shipyard never runs it): one
+ * A typical AWS-CLI pipeline's check, kept for comparison only (tests and bench; Shipyard never runs it): one
  * call to the project stats endpoint after `sleep 30`, `jq '.[-1][1]'` (error events of the current
  * hour, every release and environment), roll back when > 50. An API failure yields no number,
  * `[ "" -gt 50 ]` is false, and the deploy passes: fail-open.
  */
 import type { SentryClient, SentryResult } from "../../src/verify/sentry-api.js";
 
-export type SeedStatsResponse = { ok: true; body: unknown } | { ok: false; problem: string };
+export type TypicalStatsResponse = { ok: true; body: unknown } | { ok: false; problem: string };
 
-export interface SeedDecision {
+export interface TypicalDecision {
   rollback: boolean;
   value: number | null;
   why: string;
 }
 
-export function seedCheck(response: SeedStatsResponse, threshold = 50): SeedDecision {
+export function typicalCheck(response: TypicalStatsResponse, threshold = 50): TypicalDecision {
   if (!response.ok) {
     return {
       rollback: false,
@@ -32,7 +32,7 @@ export function seedCheck(response: SeedStatsResponse, threshold = 50): SeedDeci
     : { rollback: false, value, why: `${value} errors this hour ≤ ${threshold}: keep` };
 }
 
-/** The seed's endpoint (project stats) through Shipyard's Sentry client, for the comparison only. */
+/** The typical pipeline's endpoint (project stats) through Shipyard's Sentry client, for the comparison only. */
 export function projectStats(
   client: SentryClient,
   org: string,

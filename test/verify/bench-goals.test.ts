@@ -15,8 +15,8 @@ describe("gate defaults meet the bench goals", () => {
     const lines = goals(cells, settings);
     expect(lines).toHaveLength(5);
     for (const line of lines) expect(line).toMatch(/: met/);
-    // The seed's check, on the same traffic, both rolls back healthy releases and keeps bad ones.
-    expect(cells.filter((c) => c.healthy).some((c) => c.seedRollbacks > 0)).toBe(true);
-    expect(cells.filter((c) => !c.healthy).some((c) => c.seedRollbacks < c.trials)).toBe(true);
+    // The typical pipeline's check, on the same traffic, both rolls back healthy releases and keeps bad ones.
+    expect(cells.filter((c) => c.healthy).some((c) => c.typicalRollbacks > 0)).toBe(true);
+    expect(cells.filter((c) => !c.healthy).some((c) => c.typicalRollbacks < c.trials)).toBe(true);
   });
 });

@@ -19,7 +19,7 @@ import {
 import { type WatchResult, watchReleaseHealth } from "../../src/verify/watch.js";
 import { seededRandom } from "../bench/verify.js";
 import { FakeClock } from "../support/clock.js";
-import { seedCheck } from "../support/seed-check.js";
+import { typicalCheck } from "../support/typical-check.js";
 import { captureOutput } from "../support/world.js";
 
 const settings = VerifySchema.parse({});
@@ -417,10 +417,10 @@ describe("early pass", () => {
   });
 });
 
-describe("the seed's check", () => {
+describe("the typical pipeline's check", () => {
   it("rolls back above 50 errors in the last hourly bucket", () => {
     expect(
-      seedCheck({
+      typicalCheck({
         ok: true,
         body: [
           [0, 10],
@@ -429,7 +429,7 @@ describe("the seed's check", () => {
       }),
     ).toMatchObject({ rollback: true, value: 51 });
     expect(
-      seedCheck({
+      typicalCheck({
         ok: true,
         body: [
           [0, 500],
@@ -440,8 +440,8 @@ describe("the seed's check", () => {
   });
 
   it("passes whenever the API fails or the body is not what jq expects (fail-open)", () => {
-    expect(seedCheck({ ok: false, problem: "401" }).rollback).toBe(false);
-    expect(seedCheck({ ok: true, body: { detail: "Invalid token" } }).rollback).toBe(false);
-    expect(seedCheck({ ok: true, body: [] }).rollback).toBe(false);
+    expect(typicalCheck({ ok: false, problem: "401" }).rollback).toBe(false);
+    expect(typicalCheck({ ok: true, body: { detail: "Invalid token" } }).rollback).toBe(false);
+    expect(typicalCheck({ ok: true, body: [] }).rollback).toBe(false);
   });
 });

@@ -1,25 +1,20 @@
 /**
- * The seed story's post-deploy check and Shipyard's gate, fed the same situations through the same
- * Sentry simulator: where does the seed roll back a good release or keep a bad one, and what does
+ * A typical AWS-CLI pipeline's post-deploy check and Shipyard's gate, fed the same situations through the same
+ * Sentry simulator: where does that check roll back a good release or keep a bad one, and what does
  * Shipyard do instead? Each row is asserted; `SHOW_TABLE=1` prints the Markdown table for the README.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import type { Ecs } from "../../src/aws/ecs.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { StepContext } from "../../src/deploy/steps.js";
+import { type SentrySim, SIM_TOKEN, startSentrySim, type TrafficModel } from "../../src/emulator/sentry.js";
 import { SentryClient } from "../../src/verify/sentry-api.js";
 import { FakeClock } from "../support/clock.js";
-import { projectStats, seedCheck } from "../support/seed-check.js";
-import {
-  type SentrySim,
-  SIM_TOKEN,
-  startSentrySim,
-  type TrafficModel,
-} from "../../src/emulator/sentry.js";
+import { projectStats, typicalCheck } from "../support/typical-check.js";
 import { captureOutput } from "../support/world.js";
 import { deployStep } from "./step-context.js";
 
-/** 40 minutes into the hour: the seed's hourly bucket already holds 40 minutes of errors. */
+/** 40 minutes into the hour: the typical pipeline's hourly bucket already holds 40 minutes of errors. */
 const T0 = Date.UTC(2026, 10, 27, 12, 40, 0);
 
 interface Situation {
@@ -31,7 +26,7 @@ interface Situation {
   /** Other traffic in the same Sentry project (another environment, say). */
   other?: TrafficModel[];
   fault?: Parameters<SentrySim["fault"]>[0];
-  expectSeed: "rollback" | "keep";
+  expectTypical: "rollback" | "keep";
   expectShipyard: "pass" | "fail" | "inconclusive";
 }
 
@@ -41,7 +36,7 @@ const situations: Situation[] = [
     good: true,
     previous: { ratePerSecond: 200, errorRate: 0.005 },
     next: { ratePerSecond: 200, errorRate: 0.005 },
-    expectSeed: "rollback",
+    expectTypical: "rollback",
     expectShipyard: "pass",
   },
   {
@@ -49,7 +44,7 @@ const situations: Situation[] = [
     good: true,
     previous: { ratePerSecond: 20, errorRate: 0.03 },
     next: { ratePerSecond: 20, errorRate: 0.01 },
-    expectSeed: "rollback",
+    expectTypical: "rollback",
     expectShipyard: "pass",
   },
   {
@@ -60,7 +55,7 @@ const situations: Situation[] = [
     other: [
       { release: "v3-rc", environment: "staging", startAt: T0 - 3_600_000, ratePerSecond: 2, errorRate: 0.2 },
     ],
-    expectSeed: "rollback",
+    expectTypical: "rollback",
     expectShipyard: "pass",
   },
   {
@@ -68,7 +63,7 @@ const situations: Situation[] = [
     good: true,
     previous: { ratePerSecond: 5, errorRate: 0.001 },
     next: { ratePerSecond: 5, errorRate: 0.001 },
-    expectSeed: "keep",
+    expectTypical: "keep",
     expectShipyard: "pass",
   },
   {
@@ -76,7 +71,7 @@ const situations: Situation[] = [
     good: false,
     previous: { ratePerSecond: 0.5, errorRate: 0.005 },
     next: { ratePerSecond: 0.5, errorRate: 0.5 },
-    expectSeed: "keep",
+    expectTypical: "keep",
     expectShipyard: "fail",
   },
   {
@@ -84,7 +79,7 @@ const situations: Situation[] = [
     good: false,
     previous: { ratePerSecond: 5, errorRate: 0.001 },
     next: { ratePerSecond: 5, errorRate: 0.05 },
-    expectSeed: "keep",
+    expectTypical: "keep",
     expectShipyard: "fail",
   },
   {
@@ -92,7 +87,7 @@ const situations: Situation[] = [
     good: false,
     previous: { ratePerSecond: 20, errorRate: 0.005 },
     next: { ratePerSecond: 20, errorRate: 0.5 },
-    expectSeed: "rollback",
+    expectTypical: "rollback",
     expectShipyard: "fail",
   },
   {
@@ -106,7 +101,7 @@ const situations: Situation[] = [
       body: '{"detail":"Internal Error"}',
       times: Number.POSITIVE_INFINITY,
     },
-    expectSeed: "keep",
+    expectTypical: "keep",
     expectShipyard: "inconclusive",
   },
   {
@@ -120,7 +115,7 @@ const situations: Situation[] = [
       body: '{"detail":"Invalid token"}',
       times: Number.POSITIVE_INFINITY,
     },
-    expectSeed: "keep",
+    expectTypical: "keep",
     expectShipyard: "inconclusive",
   },
   {
@@ -135,7 +130,7 @@ const situations: Situation[] = [
       contentType: "text/html",
       times: Number.POSITIVE_INFINITY,
     },
-    expectSeed: "keep",
+    expectTypical: "keep",
     expectShipyard: "inconclusive",
   },
   {
@@ -143,7 +138,7 @@ const situations: Situation[] = [
     good: true,
     previous: { ratePerSecond: 0.2, errorRate: 0 },
     next: { ratePerSecond: 0.2, errorRate: 0 },
-    expectSeed: "keep",
+    expectTypical: "keep",
     expectShipyard: "inconclusive",
   },
 ];
@@ -181,13 +176,13 @@ async function withSim<T>(
   }
 }
 
-/** The seed: `sleep 30`, one stats call, `jq '.[-1][1]'`, `-gt 50`; any failure passes. */
-function runSeed(situation: Situation) {
+/** The typical pipeline: `sleep 30`, one stats call, `jq '.[-1][1]'`, `-gt 50`; any failure passes. */
+function runTypicalCheck(situation: Situation) {
   return withSim(situation, async (sim, clock) => {
     await clock.sleep(30_000);
     const client = new SentryClient({ baseUrl: sim.url, token: SIM_TOKEN, org: "acme", clock });
     const stats = await projectStats(client, "acme", "app");
-    return seedCheck(
+    return typicalCheck(
       stats.ok
         ? { ok: true, body: stats.value }
         : {
@@ -241,7 +236,7 @@ afterAll(() => {
   if (process.env.SHOW_TABLE) {
     console.log(
       [
-        "| Situation | Release is | Seed's check | Shipyard's gate (default `onInconclusive: rollback`) |",
+        "| Situation | Release is | Typical pipeline's check | Shipyard's gate (default `onInconclusive: rollback`) |",
         "|---|---|---|---|",
         ...rows,
       ].join("\n"),
@@ -249,13 +244,13 @@ afterAll(() => {
   }
 });
 
-describe("seed check vs Shipyard gate, same situations", () => {
+describe("typical pipeline check vs Shipyard gate, same situations", () => {
   for (const situation of situations) {
     it(situation.name, async () => {
-      const seed = await runSeed(situation);
+      const typical = await runTypicalCheck(situation);
       const ours = await runShipyard(situation);
-      const seedAction = seed.rollback ? "rollback" : "keep";
-      expect(seedAction).toBe(situation.expectSeed);
+      const typicalAction = typical.rollback ? "rollback" : "keep";
+      expect(typicalAction).toBe(situation.expectTypical);
       expect(
         ours.verdict.status === "passed"
           ? "pass"
@@ -264,13 +259,13 @@ describe("seed check vs Shipyard gate, same situations", () => {
             : "inconclusive",
       ).toBe(situation.expectShipyard);
 
-      const seedRight = seed.rollback !== situation.good;
+      const typicalRight = typical.rollback !== situation.good;
       const oursRollsBack = ours.verdict.status !== "passed";
       const oursRight = oursRollsBack !== situation.good;
-      const seedText = `${seed.rollback ? "rolls back" : "keeps"} (${seed.why}) ${seedRight ? "✅" : situation.good ? "❌ good release rolled back" : "❌ bad release kept"}`;
+      const typicalText = `${typical.rollback ? "rolls back" : "keeps"} (${typical.why}) ${typicalRight ? "✅" : situation.good ? "❌ good release rolled back" : "❌ bad release kept"}`;
       const why = ours.verdict.status === "passed" ? ours.verdict.summary : ours.verdict.reason;
       const oursText = `${ours.verdict.status} after ${ours.seconds} s → ${oursRollsBack ? "rolls back" : "keeps"} ${oursRight ? "✅" : situation.good ? "⚠️ good release rolled back" : "❌ bad release kept"}: ${why.length > 140 ? `${why.slice(0, 137)}…` : why}`;
-      rows.push(`| ${situation.name} | ${situation.good ? "good" : "bad"} | ${seedText} | ${oursText} |`);
+      rows.push(`| ${situation.name} | ${situation.good ? "good" : "bad"} | ${typicalText} | ${oursText} |`);
       // Shipyard never keeps a bad release, and never rolls back a good one it had the data to judge.
       if (!situation.good) expect(oursRollsBack).toBe(true);
       if (situation.good && ours.verdict.status !== "inconclusive") expect(oursRollsBack).toBe(false);
