@@ -17,10 +17,10 @@ import { Ecs } from "../../src/aws/ecs.js";
 import { HealthCheckSchema, VerifySchema } from "../../src/config/schema.js";
 import { strategies } from "../../src/deploy/strategies.js";
 import { EventLog, waitForDeployment } from "../../src/deploy/wait.js";
+import { type Behaviour, EcsSimulator } from "../../src/emulator/ecs/simulator.js";
 import { Output } from "../../src/report/output.js";
 import { Scrubber } from "../../src/report/scrub.js";
 import { FakeClock } from "../support/clock.js";
-import { type Behaviour, EcsSimulator } from "../../src/emulator/ecs/simulator.js";
 import { captureOutput, startWorld } from "../support/world.js";
 
 const POLL_SECONDS = 5;

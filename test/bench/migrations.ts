@@ -8,11 +8,11 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Ecs } from "../../src/aws/ecs.js";
+import { EcsSimulator } from "../../src/emulator/ecs/simulator.js";
 import { lintMigrations } from "../../src/migrations/lint.js";
 import { runMigrationTask } from "../../src/migrations/task.js";
 import { FakeClock } from "../support/clock.js";
 import { fastRetryEcsFactory } from "../support/ecs-sim/client.js";
-import { EcsSimulator } from "../../src/emulator/ecs/simulator.js";
 import { captureOutput } from "../support/world.js";
 
 const root = join(import.meta.dirname, "..", "..");

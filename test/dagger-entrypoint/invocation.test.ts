@@ -11,12 +11,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CliIO, runCli } from "../../bin/cli.js";
 import { cliRuntime } from "../../bin/runtime.js";
+import { EcsSimulator } from "../../src/emulator/ecs/simulator.js";
+import { SIM_TOKEN } from "../../src/emulator/sentry.js";
 import type { Report } from "../../src/report/report.js";
 import { execs, existsOfType, fixture } from "../dagger/harness.js";
 import { FakeClock } from "../support/clock.js";
-import { EcsSimulator } from "../../src/emulator/ecs/simulator.js";
 import { type ArgValue, type Chain, FakeEngine } from "../support/fake-engine.js";
-import { SIM_TOKEN } from "../../src/emulator/sentry.js";
 import {
   type FunctionCall,
   fakeClock,

@@ -11,9 +11,9 @@ import { join } from "node:path";
 import { ECSClient, TagResourceCommand } from "@aws-sdk/client-ecs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { diskFiles } from "../../bin/runtime.js";
+import { type SentrySim, SIM_TOKEN, startSentrySim } from "../../src/emulator/sentry.js";
 import type { Report } from "../../src/report/report.js";
 import type { FetchLike } from "../../src/verify/sentry-api.js";
-import { type SentrySim, SIM_TOKEN, startSentrySim } from "../../src/emulator/sentry.js";
 import { startWorld, type World } from "../support/world.js";
 import { README, ROOT, render, sections } from "./generate.js";
 

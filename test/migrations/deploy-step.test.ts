@@ -10,8 +10,8 @@ import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ExitCode } from "../../src/errors.js";
 import type { TaskOutcome } from "../../src/emulator/ecs/tasks.js";
+import { ExitCode } from "../../src/errors.js";
 import { configText, startWorld, type World } from "../support/world.js";
 
 const exampleMigrations = join(import.meta.dirname, "..", "..", "examples", "app", "migrations");

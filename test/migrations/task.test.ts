@@ -8,6 +8,7 @@ import type { ECSClient } from "@aws-sdk/client-ecs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MUTATION_ATTEMPTS, POLL_ATTEMPTS } from "../../src/aws/client.js";
 import { Ecs } from "../../src/aws/ecs.js";
+import { EcsSimulator } from "../../src/emulator/ecs/simulator.js";
 import { ExitCode, InputError } from "../../src/errors.js";
 import {
   logLocation,
@@ -17,7 +18,6 @@ import {
 } from "../../src/migrations/task.js";
 import { FakeClock } from "../support/clock.js";
 import { fastRetryEcsFactory } from "../support/ecs-sim/client.js";
-import { EcsSimulator } from "../../src/emulator/ecs/simulator.js";
 import { type Captured, captureOutput, configText, startWorld, type World } from "../support/world.js";
 
 const logConfiguration = {

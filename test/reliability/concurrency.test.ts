@@ -5,8 +5,8 @@
  * nothing changed and names the run that holds the service.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { Report } from "../../src/report/report.js";
 import type { RecordedCall } from "../../src/emulator/ecs/simulator.js";
+import type { Report } from "../../src/report/report.js";
 import { configText, digest, NEW_IMAGE } from "../support/world.js";
 import { changesBy, claimsLeft, lockRunOf } from "./support/observe.js";
 import { type Rig, type RunResult, startRig } from "./support/rig.js";

@@ -7,9 +7,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/clock.js";
 import { faceRuntime } from "../../src/dagger/runtime.js";
+import { EcsSimulator } from "../../src/emulator/ecs/simulator.js";
 import { runOn, type ShipyardArgs } from "../dagger/harness.js";
 import { FakeClock } from "../support/clock.js";
-import { EcsSimulator } from "../../src/emulator/ecs/simulator.js";
 import { holdsTheWorldsImages } from "../support/world.js";
 import { changesBy } from "./support/observe.js";
 import { type EchoingEcs, echoingEcs, expectNoSecrets, PLANTED } from "./support/secrets.js";

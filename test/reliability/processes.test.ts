@@ -5,8 +5,8 @@
  */
 import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Report } from "../../src/report/report.js";
 import { EcsSimulator } from "../../src/emulator/ecs/simulator.js";
+import type { Report } from "../../src/report/report.js";
 import { configText, TEMPLATE } from "../support/world.js";
 import { changesBy, claimsLeft, lockRunOf } from "./support/observe.js";
 import {

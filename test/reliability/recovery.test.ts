@@ -9,8 +9,8 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Report } from "../../src/report/report.js";
 import { EcsSimulator } from "../../src/emulator/ecs/simulator.js";
+import type { Report } from "../../src/report/report.js";
 import { configText, TEMPLATE } from "../support/world.js";
 import { changesBy, claimsLeft } from "./support/observe.js";
 import {

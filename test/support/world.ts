@@ -10,14 +10,14 @@ import { type CliIO, cliInvocation } from "../../bin/runtime.js";
 import { loadCommand } from "../../src/commands/catalog.js";
 import type { Runtime, SourceFiles } from "../../src/commands/context.js";
 import { runCommand } from "../../src/commands/run.js";
+import { EcsSimulator } from "../../src/emulator/ecs/simulator.js";
+import { type SentrySim, SIM_TOKEN, startSentrySim } from "../../src/emulator/sentry.js";
 import { Output } from "../../src/report/output.js";
 import type { Report } from "../../src/report/report.js";
 import { Scrubber } from "../../src/report/scrub.js";
 import type { FetchLike } from "../../src/verify/sentry-api.js";
 import { FakeClock } from "./clock.js";
 import { fastRetryEcsFactory } from "./ecs-sim/client.js";
-import { EcsSimulator } from "../../src/emulator/ecs/simulator.js";
-import { type SentrySim, SIM_TOKEN, startSentrySim } from "../../src/emulator/sentry.js";
 
 export const REPO = "ghcr.io/acme/app";
 export const digest = (c: string) => `${REPO}@sha256:${c.repeat(64).slice(0, 64)}`;

@@ -9,9 +9,9 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type SentrySim, SIM_TOKEN } from "../../src/emulator/sentry.js";
 import { ExitCode } from "../../src/errors.js";
 import { reportToMarkdown } from "../../src/report/markdown.js";
-import { type SentrySim, SIM_TOKEN } from "../../src/emulator/sentry.js";
 import { configText, startWorld, type World } from "../support/world.js";
 
 /** A real folder for the app (sentry-cli runs in it), outside any git checkout. */

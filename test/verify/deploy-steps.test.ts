@@ -7,8 +7,8 @@ import { rmSync } from "node:fs";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { EnvironmentContext } from "../../src/commands/context.js";
 import { deploySteps } from "../../src/commands/deploy-steps.js";
-import { FakeClock } from "../support/clock.js";
 import { type SentrySim, startSentrySim } from "../../src/emulator/sentry.js";
+import { FakeClock } from "../support/clock.js";
 import { deployStep, type StepOptions, stepContext, T0, tempAppRoot } from "./step-context.js";
 
 const appRoot = tempAppRoot();

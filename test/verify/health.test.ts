@@ -6,14 +6,9 @@
  */
 import { rmSync } from "node:fs";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type SentrySim, SIM_TOKEN, startSentrySim, type TrafficModel } from "../../src/emulator/sentry.js";
 import type { Verdict } from "../../src/report/verdict.js";
 import { FakeClock } from "../support/clock.js";
-import {
-  type SentrySim,
-  SIM_TOKEN,
-  startSentrySim,
-  type TrafficModel,
-} from "../../src/emulator/sentry.js";
 import {
   traffic as addTraffic,
   deployStep,

@@ -9,9 +9,9 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type SentrySim, SIM_TOKEN, startSentrySim } from "../../src/emulator/sentry.js";
 import { realSentryCli, recordRelease, recordRollback, sentryCliPath } from "../../src/verify/releases.js";
 import { FakeClock } from "../support/clock.js";
-import { type SentrySim, SIM_TOKEN, startSentrySim } from "../../src/emulator/sentry.js";
 import { captureOutput } from "../support/world.js";
 
 let sim: SentrySim;

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type SentrySim, SIM_TOKEN, startSentrySim } from "../../src/emulator/sentry.js";
 import { parseSessions, SentryClient, sentryEnv } from "../../src/verify/sentry-api.js";
 import { FakeClock } from "../support/clock.js";
-import { type SentrySim, SIM_TOKEN, startSentrySim } from "../../src/emulator/sentry.js";
 
 const T0 = Date.UTC(2026, 10, 27, 12, 40, 0);
 let clock: FakeClock;

@@ -11,8 +11,8 @@ import type { EnvironmentContext } from "../../src/commands/context.js";
 import { deploySteps } from "../../src/commands/deploy-steps.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { DeployStep, StepContext } from "../../src/deploy/steps.js";
-import type { FakeClock } from "../support/clock.js";
 import { type SentrySim, SIM_TOKEN, type TrafficModel } from "../../src/emulator/sentry.js";
+import type { FakeClock } from "../support/clock.js";
 import { type Captured, captureOutput } from "../support/world.js";
 
 export const T0 = Date.UTC(2026, 10, 27, 12, 40, 0);

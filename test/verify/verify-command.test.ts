@@ -9,9 +9,9 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type CliIO, runCli } from "../../bin/cli.js";
 import { systemClock } from "../../src/clock.js";
+import { type SentrySim, SIM_TOKEN, startSentrySim } from "../../src/emulator/sentry.js";
 import { ExitCode } from "../../src/errors.js";
 import type { Report } from "../../src/report/report.js";
-import { type SentrySim, SIM_TOKEN, startSentrySim } from "../../src/emulator/sentry.js";
 import { configText, startWorld, type World } from "../support/world.js";
 
 let sentry: SentrySim | undefined;

@@ -8,9 +8,9 @@ import type { Clock } from "../../../src/clock.js";
 import { loadCommand } from "../../../src/commands/catalog.js";
 import type { Runtime } from "../../../src/commands/context.js";
 import { runCommand } from "../../../src/commands/run.js";
+import { EcsSimulator, type SimClock } from "../../../src/emulator/ecs/simulator.js";
 import type { Report } from "../../../src/report/report.js";
 import { fastRetryEcsFactory } from "../../support/ecs-sim/client.js";
-import { EcsSimulator, type SimClock } from "../../../src/emulator/ecs/simulator.js";
 import {
   type Captured,
   captureOutput,
