@@ -3,8 +3,6 @@
  * API): deploy, status and rollback through the real SDK. moto has no service-deployment APIs and
  * keeps stale deployment entries, so this exercises the count-based fallback, not rollout behaviour.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import {
   CreateClusterCommand,
   CreateServiceCommand,
@@ -17,6 +15,7 @@ import { loadCommand } from "../../src/commands/catalog.js";
 import { runCommand } from "../../src/commands/run.js";
 import type { Report } from "../../src/report/report.js";
 import { FakeClock } from "../support/clock.js";
+import { type Moto, startMoto } from "../support/moto.js";
 import {
   captureOutput,
   configText,
@@ -29,44 +28,12 @@ import {
 } from "../support/world.js";
 
 const credentials = { accessKeyId: "AKIAMOTOTEST", secretAccessKey: "moto-secret" };
-let moto: ChildProcess;
+let moto: Moto;
 let endpoint: string;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Waits for moto to answer; it needs a second or two to import. Bounded, then fails loudly. */
-async function waitUntilUp(url: string, process: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (process.exitCode !== null) throw new Error(`moto exited with code ${process.exitCode}`);
-    try {
-      await fetch(`${url}/moto-api/`);
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error("moto did not start within 30 s");
-}
-
 beforeAll(async () => {
-  const port = await freePort();
-  endpoint = `http://127.0.0.1:${port}`;
-  moto = spawn("python3", ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], {
-    env: { ...process.env, MOTO_ECS_SERVICE_RUNNING: "1" },
-    stdio: "ignore",
-  });
-  await waitUntilUp(endpoint, moto);
+  moto = await startMoto();
+  endpoint = moto.endpoint;
   const ecs = new ECSClient({ region: "eu-west-1", endpoint, credentials });
   await ecs.send(new CreateClusterCommand({ clusterName: "main" }));
   const v1 = await ecs.send(
@@ -93,7 +60,7 @@ beforeAll(async () => {
 }, 40_000);
 
 afterAll(() => {
-  moto?.kill("SIGTERM");
+  moto?.stop();
 });
 
 /** Runs a command as the faces do, against moto: the real SDK client, a fake clock, the app in memory. */

@@ -23,8 +23,8 @@ import { parseConfig } from "../../src/config/load.js";
 import { renderTaskDefinition } from "../../src/config/taskdef.js";
 import type { Report } from "../../src/report/report.js";
 import { FakeClock } from "../support/clock.js";
+import { type Moto, startMoto } from "../support/moto.js";
 import { captureOutput, memoryFiles } from "../support/world.js";
-import { type Moto, startMoto } from "./moto.js";
 
 const credentials = { accessKeyId: "AKIAMOTOINIT", secretAccessKey: "moto-secret" };
 const DATADOG = JSON.parse(

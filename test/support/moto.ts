@@ -1,6 +1,7 @@
 /**
- * moto's server (python3 -m moto.server) on a free port, for the init tests: a second, independent
- * implementation of the ECS API to adopt services from.
+ * moto's server (python3 -m moto.server) on a free loopback port: a second, independent
+ * implementation of the AWS APIs (ECS, ECR, ELBv2, CloudWatch Logs) for the tests that must not
+ * only agree with Shipyard's own emulator. One per test file; `stop()` in afterAll.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
@@ -10,7 +11,7 @@ export interface Moto {
   stop(): void;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
@@ -23,7 +24,7 @@ async function freePort(): Promise<number> {
 }
 
 /** Waits for moto to answer (it needs a second or two to import); bounded, then fails loudly. */
-async function waitUntilUp(url: string, moto: ChildProcess): Promise<void> {
+export async function waitUntilUp(url: string, moto: ChildProcess): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (moto.exitCode !== null) throw new Error(`moto exited with code ${moto.exitCode}`);
