@@ -13,10 +13,9 @@ import {
   historyEvents,
   readRevisions,
 } from "../deploy/history.js";
-import { InputError } from "../errors.js";
 import type { Report } from "../report/report.js";
 import type { EnvironmentContext } from "./context.js";
-import { defineCommand, environmentOptions, type OptionValues } from "./spec.js";
+import { defineCommand, environmentOptions, type OptionValues, wholeNumberOption } from "./spec.js";
 
 /** Enough for a screen; the cap keeps the calls (one per revision) bounded. */
 const DEFAULT_LIMIT = 20;
@@ -48,16 +47,12 @@ export const command = defineCommand({
 
 /** --limit as a number, or the InputError that names the fix. */
 export function limitOf(values: Pick<Options, "limit">): number {
-  if (values.limit === undefined) return DEFAULT_LIMIT;
-  const limit = /^\d+$/.test(values.limit) ? Number(values.limit) : Number.NaN;
-  if (!(limit >= 1 && limit <= MAX_LIMIT)) {
-    throw new InputError(
-      `--limit ${JSON.stringify(values.limit)} is not a number of revisions from 1 to ${MAX_LIMIT}; nothing was read.`,
-      [],
-      `pass a whole number, e.g. --limit ${DEFAULT_LIMIT}`,
-    );
-  }
-  return limit;
+  return wholeNumberOption("--limit", values.limit, {
+    min: 1,
+    max: MAX_LIMIT,
+    fallback: DEFAULT_LIMIT,
+    unit: "revisions",
+  });
 }
 
 async function history(ctx: EnvironmentContext, values: Options): Promise<Report> {

@@ -23,11 +23,10 @@ import {
   historyEvents,
   readRevisions,
 } from "../deploy/history.js";
-import { InputError } from "../errors.js";
 import type { Report } from "../report/report.js";
 import type { EnvironmentContext } from "./context.js";
 import { noRevision } from "./history.js";
-import { defineCommand, environmentOptions, type OptionValues } from "./spec.js";
+import { defineCommand, environmentOptions, type OptionValues, wholeNumberOption } from "./spec.js";
 
 const DEFAULT_DAYS = 30;
 const MAX_DAYS = 366;
@@ -61,16 +60,12 @@ export const command = defineCommand({
 
 /** --days as a number, or the InputError that names the fix. */
 export function daysOf(values: Pick<Options, "days">): number {
-  if (values.days === undefined) return DEFAULT_DAYS;
-  const days = /^\d+$/.test(values.days) ? Number(values.days) : Number.NaN;
-  if (!(days >= 1 && days <= MAX_DAYS)) {
-    throw new InputError(
-      `--days ${JSON.stringify(values.days)} is not a number of days from 1 to ${MAX_DAYS}; nothing was read.`,
-      [],
-      `pass a whole number, e.g. --days ${DEFAULT_DAYS}`,
-    );
-  }
-  return days;
+  return wholeNumberOption("--days", values.days, {
+    min: 1,
+    max: MAX_DAYS,
+    fallback: DEFAULT_DAYS,
+    unit: "days",
+  });
 }
 
 async function metrics(ctx: EnvironmentContext, values: Options): Promise<Report> {

@@ -175,6 +175,24 @@ export function parseOptions<S extends OptionSpecs>(
   return values as OptionValues<S>;
 }
 
+/** A whole-number option within bounds (`--limit 20`): its value, or the InputError that names the fix. */
+export function wholeNumberOption(
+  flag: string,
+  given: string | undefined,
+  bounds: { min: number; max: number; fallback: number; unit: string },
+): number {
+  if (given === undefined) return bounds.fallback;
+  const value = /^\d+$/.test(given) ? Number(given) : Number.NaN;
+  if (!(value >= bounds.min && value <= bounds.max)) {
+    throw new InputError(
+      `${flag} ${JSON.stringify(given)} is not a number of ${bounds.unit} from ${bounds.min} to ${bounds.max}; nothing was read.`,
+      [],
+      `pass a whole number, e.g. ${flag} ${bounds.fallback}`,
+    );
+  }
+  return value;
+}
+
 /** No control characters, no line breaks, no lone surrogates (what a terminal paste can carry). */
 export function isPrintable(text: string): boolean {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this finds.
