@@ -130,7 +130,8 @@ afterAll(async () => {
   await rm(join(actionPath, ".."), { recursive: true, force: true });
 });
 
-describe("action.yml", () => {
+// Each case runs the action's shell steps and the built CLI as processes: seconds each on a busy machine.
+describe("action.yml", { timeout: 60_000 }, () => {
   it("is a composite action on Node 24 with the inputs and outputs teams use", () => {
     expect(action.runs.using).toBe("composite");
     const setup = action.runs.steps.find((s) => s.uses?.startsWith("actions/setup-node@"))!;

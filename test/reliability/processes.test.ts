@@ -14,7 +14,6 @@ import {
   type BuiltCli,
   buildCli,
   type Finished,
-  pause,
   realClock,
   startCli,
 } from "./support/processes.js";
@@ -119,12 +118,34 @@ describe.concurrent("shipyard deploy processes against one service", () => {
     );
   }, 60_000);
 
-  it("0.5 s apart with a slow RegisterTaskDefinition: the run that registered first goes first", async () => {
+  it("started while the first one's slow RegisterTaskDefinition is in flight: the run that registered first goes first", async () => {
     const { sim, deploy } = await setUp();
-    // The first registration takes 3 s: the later process registers (and takes its ticket) first.
-    sim.delay("RegisterTaskDefinition", 3000, 1);
+    // Ordered by events, not by wall-clock pauses (process start-up varies with the machine's load):
+    // the second process starts once the first is registering; the first registration takes effect
+    // only after the second process has registered, claimed, and read the claims once (seeing the
+    // first still taking its ticket), so the later process holds the lower ticket.
+    let earlyRegistering!: () => void;
+    let lateSawEarlyChoosing!: () => void;
+    const earlyIsRegistering = new Promise<void>((resolve) => {
+      earlyRegistering = resolve;
+    });
+    const lateHasLooked = new Promise<void>((resolve) => {
+      lateSawEarlyChoosing = resolve;
+    });
     const early = deploy("early", "eeeeeee");
-    await pause(500);
+    let lateStage: "starting" | "registered" | "claimed" = "starting";
+    sim.beforeAnswer = async (call) => {
+      if (call.operation !== "RegisterTaskDefinition" || call.caller !== early.key) return;
+      earlyRegistering();
+      await lateHasLooked;
+    };
+    sim.afterAnswer = (call) => {
+      if (call.caller === early.key) return;
+      if (call.operation === "RegisterTaskDefinition") lateStage = "registered";
+      else if (call.operation === "TagResource" && lateStage === "registered") lateStage = "claimed";
+      else if (call.operation === "DescribeServices" && lateStage === "claimed") lateSawEarlyChoosing();
+    };
+    await earlyIsRegistering;
     const late = deploy("late", "1a1e1a1", digest("b"));
     const [earlyDone, lateDone] = await Promise.all([early.done, late.done]);
     expect(lateDone.code).toBe(0);
@@ -226,8 +247,13 @@ describe.concurrent("a signal in the middle of the rollout wait", () => {
       ]);
       expect(done.stderr).toMatch(/^shipyard deploy staging: failed \(exit 3: /m);
       // After the signal: no change to the service (its own claim is released), one UpdateService in all.
-      const afterSignal = sim.calls.slice(signalledAt).map((call) => call.operation);
-      expect(afterSignal.filter((op) => op !== "DescribeServices")).toEqual(["UntagResource"]);
+      // The revision records how its deploy ended, for `shipyard history`: a tag on the task definition.
+      const afterSignal = sim.calls
+        .slice(signalledAt)
+        .filter((call) => call.operation !== "DescribeServices");
+      expect(afterSignal.map((call) => call.operation).sort()).toEqual(["TagResource", "UntagResource"]);
+      const recorded = afterSignal.find((call) => call.operation === "TagResource")!;
+      expect(String(recorded.input.resourceArn)).toMatch(/:task-definition\/web:2$/);
       expect(sim.callsTo("UpdateService")).toHaveLength(1);
       expect(claimsLeft(sim)).toEqual([]);
       expect((sim.describe().deployments as unknown[]).length).toBe(2);
