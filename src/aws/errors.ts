@@ -52,6 +52,23 @@ export function networkCode(error: unknown): string | undefined {
   );
 }
 
+/**
+ * The host a network error names (Node puts it on the error or its cause), when it is not the ECS
+ * endpoint's: a command that also reads CloudWatch Logs or ELBv2 must name the one it could not reach.
+ */
+function otherHost(error: Error, endpoint: string | undefined): string | undefined {
+  for (const e of [error, error.cause] as Array<
+    { hostname?: unknown; address?: unknown; port?: unknown } | undefined
+  >) {
+    const host =
+      typeof e?.hostname === "string" ? e.hostname : typeof e?.address === "string" ? e.address : undefined;
+    if (host === undefined) continue;
+    const named = typeof e?.port === "number" ? `${host}:${e.port}` : host;
+    return endpoint?.includes(host) ? undefined : named;
+  }
+  return undefined;
+}
+
 /** Throttling, a 5xx or a bounded read that timed out: worth another try later, not a verdict. */
 export function isTransient(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
@@ -95,6 +112,14 @@ export function explainAwsError(error: unknown, context: AwsErrorContext): Shipy
     });
   }
   const code = networkCode(error);
+  const elsewhere = code === undefined ? undefined : otherHost(error, context.endpoint);
+  if (code !== undefined && elsewhere !== undefined) {
+    return new ShipyardError(`Could not reach ${elsewhere} (${code}) during ${context.command}; ${after}.`, {
+      exitCode,
+      hint: `check the network (and any AWS_ENDPOINT_URL_* override for that service), then run the command again`,
+      cause: error,
+    });
+  }
   if (code !== undefined) {
     return new ShipyardError(`Could not reach ${where} (${code}) during ${context.command}; ${after}.`, {
       exitCode,

@@ -10,6 +10,7 @@ import { taskSummary } from "../migrations/summary.js";
 import { type MigrationTaskResult, runMigrationTask } from "../migrations/task.js";
 import type { Report } from "../report/report.js";
 import type { EnvironmentContext } from "./context.js";
+import { diagnoseRelease } from "./diagnose.js";
 import { defineCommand, environmentOptions, type OptionValues } from "./spec.js";
 
 const options = {
@@ -73,6 +74,13 @@ async function migrate(ctx: EnvironmentContext, options: Options): Promise<Repor
     })
     .section("migration", taskSummary(task));
   if (task.ok) return report.succeeded();
+  if (task.taskArn && task.status !== "cancelled") {
+    await diagnoseRelease(ctx, ecs, {
+      failed: "migration",
+      revision: task.taskDefinition,
+      taskArn: task.taskArn,
+    });
+  }
   return report.finish("failed", task.stillRunning ? ExitCode.NeedsAttention : ExitCode.RolledBack, {
     reason: `${task.reason ?? "The migration task failed"}; the service was not changed.`,
     nextSteps: nextStepsFor(ctx, task),

@@ -72,6 +72,9 @@ export async function startEstate(base: Clock, speed: number): Promise<EmulatedE
       ...(outer.PATH ? { PATH: outer.PATH } : {}),
       ...(outer.HOME ? { HOME: outer.HOME } : {}),
       AWS_ENDPOINT_URL_ECS: ecs.endpoint,
+      // The emulator answers the load balancer and log reads of a failure's diagnosis too.
+      AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: ecs.endpoint,
+      AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: ecs.endpoint,
       SENTRY_URL: sentry.url,
       SENTRY_AUTH_TOKEN: SIM_TOKEN,
     }),

@@ -105,6 +105,56 @@ function mermaidBlock(diagram: Diagram | null): string[] {
   return ["", "```mermaid", diagram.source, "```", "", cell(diagram.caption)];
 }
 
+/** The diagnosis: the cause and fix up front, the tasks, targets and last log lines below. */
+function diagnosisSection(diagnosis: Report["diagnosis"]): string[] {
+  if (!diagnosis) return [];
+  const lines = ["", `**Cause:** ${cell(diagnosis.summary)}`];
+  if (diagnosis.fix) lines.push("", `**Fix:** ${cell(diagnosis.fix)}`);
+  for (const note of diagnosis.notes) lines.push("", `**Note:** ${cell(note)}`);
+  if (diagnosis.tasks.length > 0) {
+    lines.push(
+      "",
+      `### Diagnosis (${diagnosis.subject})`,
+      "",
+      "| Task | Stop code | Stopped reason | Containers |",
+      "|---|---|---|---|",
+    );
+    for (const task of diagnosis.tasks) {
+      const containers = task.containers
+        .map(
+          (c) =>
+            `${c.name}${c.exitCode === null ? "" : ` exit ${c.exitCode}`}${c.reason ? ` (${c.reason})` : ""}`,
+        )
+        .join("; ");
+      lines.push(
+        `| ${code(task.taskId.slice(0, 12))} | ${cell(task.stopCode)} | ${cell(task.stoppedReason)} | ${cell(containers)} |`,
+      );
+    }
+  }
+  if (diagnosis.targets.length > 0) {
+    lines.push("", "| Target | State | Reason | Description |", "|---|---|---|---|");
+    for (const t of diagnosis.targets) {
+      lines.push(
+        `| ${cell(`${t.id}${t.port ? `:${t.port}` : ""}`)} | ${cell(t.state)} | ${cell(t.reason)} | ${cell(t.description)} |`,
+      );
+    }
+  }
+  for (const log of diagnosis.logs) {
+    lines.push(
+      "",
+      `<details><summary>Last lines of ${log.container} in task ${log.taskId.slice(0, 12)} (newest first)</summary>`,
+      "",
+      "```text",
+      // A line with a fence of its own would end the block early.
+      ...log.lines.map((line) => line.replace(/```/g, "'''")),
+      "```",
+      "",
+      "</details>",
+    );
+  }
+  return lines;
+}
+
 export function reportToMarkdown(report: Report): string {
   const lines = [
     `## Shipyard ${report.command}${report.environment ? ` · ${report.environment}` : ""} · ${outcomeLabel[report.outcome]}`,
@@ -126,6 +176,7 @@ export function reportToMarkdown(report: Report): string {
   const gateEnded = gateEnding(report);
   if (gateEnded) lines.push("", `**Gate:** ${cell(gateEnded)}`);
   if (report.reason) lines.push("", `**Why:** ${cell(report.reason)}`);
+  lines.push(...diagnosisSection(report.diagnosis));
   for (const warning of report.warnings ?? []) lines.push("", `**Warning:** ${cell(warning)}`);
   if (report.nextSteps && report.nextSteps.length > 0) {
     lines.push("", "**Next steps:**", "", "```sh", ...report.nextSteps, "```");

@@ -36,6 +36,11 @@ export class Output implements Progress {
     this.channels.stderr(this.scrubber.scrub(`  … ${message}`));
   }
 
+  /** A line of a command's own product on stdout (a log line), scrubbed; never used with --json. */
+  line(text: string): void {
+    this.channels.stdout(this.scrubber.scrub(text));
+  }
+
   /** Exactly one JSON document on stdout. */
   json(value: unknown): void {
     this.channels.stdout(this.scrubber.scrub(JSON.stringify(value, null, 2)));
@@ -83,10 +88,28 @@ export function humanSummary(report: Report): string[] {
     lines.push(`  verified: ${verifiedBy(report.checks)}`);
   }
   if (report.reason) lines.push(`  why:      ${report.reason}`);
+  lines.push(...diagnosisLines(report.diagnosis));
   for (const warning of report.warnings ?? []) lines.push(`  warning:  ${warning}`);
   if (report.nextSteps && report.nextSteps.length > 0) {
     lines.push("  next:");
     for (const step of report.nextSteps) lines.push(`    ${step}`);
+  }
+  return lines;
+}
+
+/** Log lines shown in the human summary per container (the JSON and Markdown carry more). */
+const SUMMARY_LOG_LINES = 5;
+
+/** The diagnosis, short: the cause, the fix, what could not be read, the newest log lines. */
+function diagnosisLines(diagnosis: Report["diagnosis"]): string[] {
+  if (!diagnosis) return [];
+  const lines = [`  cause:    ${diagnosis.summary}`];
+  if (diagnosis.fix) lines.push(`  fix:      ${diagnosis.fix}`);
+  for (const note of diagnosis.notes) lines.push(`  note:     ${note}`);
+  for (const log of diagnosis.logs) {
+    if (log.lines.length === 0) continue;
+    lines.push(`  logs:     ${log.container} in task ${log.taskId.slice(0, 8)}, newest first:`);
+    for (const line of log.lines.slice(0, SUMMARY_LOG_LINES)) lines.push(`    ${line}`);
   }
   return lines;
 }

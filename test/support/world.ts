@@ -199,6 +199,9 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const controller = new AbortController();
   const env: NodeJS.ProcessEnv = {
     AWS_ENDPOINT_URL_ECS: sim.endpoint,
+    // The emulator answers ELBv2 and CloudWatch Logs on the same endpoint (diagnosis, `logs`).
+    AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: sim.endpoint,
+    AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: sim.endpoint,
     PATH: process.env.PATH,
     ...(sentry ? { SENTRY_URL: sentry.url, SENTRY_AUTH_TOKEN: SIM_TOKEN } : {}),
   };

@@ -35,10 +35,23 @@
  * moto-like endpoints: sim.omitRolloutState = true drops rolloutState and makes the service-deployment
  *   APIs answer UnknownOperationException.
  * One-off tasks (RunTask/DescribeTasks/StopTask): sim.tasks.outcomes.push(
- *     { kind: "exit", code: 1, afterSeconds: 30 } | { kind: "neverStarts" } | { kind: "hang" });
+ *     { kind: "exit", code: 1, afterSeconds: 30, logs?: [lines] } | { kind: "neverStarts" } | { kind: "hang" });
  *   sim.tasks.runTaskFailures.push([{ reason: "RESOURCE:MEMORY" }]); default outcome: exit 0 after 10 s.
  * Revisions: ListTaskDefinitions honours familyPrefix (a prefix), status, sort and maxResults/nextToken;
  *   TagResource works on task definition ARNs too (sim.taskDefinitionTags(arn) reads them).
+ * Service tasks (ListTasks by startedBy = deployment id / serviceName / family / desiredStatus, DescribeTasks):
+ *   every deployment runs its tasks; a failing deployment's tasks stop for a reason chosen per image:
+ *   sim.failures.set(image, TASK_FAILURES.outOfMemory | .crash | .imageNotFound | .registryUnreachable |
+ *     .secretsDenied | .elbHealthCheck | .containerHealthCheck | {...your own TaskFailure})
+ *   (default: .containerHealthCheck); sim.serviceTasks(cluster, service) lists them for a test.
+ * Load balancers (ELBv2, query protocol on the same endpoint): const tg = sim.createTargetGroup({ name: "web" });
+ *   sim.createService({..., loadBalancers: [{ targetGroupArn: tg, containerName: "app", containerPort: 3000 }]});
+ *   DescribeTargetHealth shows the running tasks as healthy targets and a failing deployment's tasks
+ *   as its failure's `target` says; DescribeTargetGroups answers the groups.
+ * CloudWatch Logs (same endpoint): a failed task's `logs` go to its awslogs stream (prefix/container/taskId)
+ *   when its task definition logs with awslogs; sim.logs.put(group, stream, lines, atMs) writes more.
+ *   GetLogEvents, FilterLogEvents.
+ * Point every client at it: AWS_ENDPOINT_URL=sim.endpoint (or the per-service variables).
  * Calls: sim.calls (operation, input, atMs, fault, caller), sim.operations(), sim.callsTo("UpdateService");
  *   `caller` is the access key id the call was signed with (give concurrent runs their own keys).
  *   sim.onCall = (call) => ... runs on every call before it is answered (e.g. to abort mid-wait).
@@ -53,7 +66,17 @@
  *   the real clock for tests with real processes ({ now: Date.now, onAdvance: () => {} }).
  */
 import { AwsError, type RunningServer, serve } from "./http.js";
+import { LogBook } from "./logs.js";
+import {
+  type ServiceTask,
+  type SimTargetGroup,
+  serviceTaskView,
+  TASK_FAILURES,
+  type TaskFailure,
+} from "./service-tasks.js";
 import { TaskBook } from "./tasks.js";
+
+export { TASK_FAILURES, type TaskFailure } from "./service-tasks.js";
 
 export type Behaviour = "healthy" | "failing" | "stuck";
 
@@ -128,6 +151,7 @@ interface SimService {
   controller: "ECS" | "CODE_DEPLOY" | "EXTERNAL";
   events: Array<{ id: string; createdAt: Date; message: string }>;
   tags: Tag[];
+  loadBalancers: Json[];
 }
 
 const ACCOUNT = "123456789012";
@@ -146,7 +170,13 @@ export class EcsSimulator {
   /** Awaited after a call took effect, before its answer is sent: a slow response. */
   afterAnswer: ((call: RecordedCall) => Promise<void> | void) | undefined;
   readonly tasks: TaskBook;
+  /** Why a failing deployment's tasks stop, by the image of their first container. */
+  readonly failures = new Map<string, TaskFailure>();
+  /** CloudWatch Logs: groups, streams, lines. */
+  readonly logs = new LogBook();
   readonly region: string;
+  private readonly serviceTaskList: ServiceTask[] = [];
+  private readonly targetGroups = new Map<string, SimTargetGroup>();
   private readonly taskDefinitions: SimTaskDefinition[] = [];
   private readonly services = new Map<string, SimService>();
   private readonly clusters = new Set<string>();
@@ -212,6 +242,8 @@ export class EcsSimulator {
     controller?: "ECS" | "CODE_DEPLOY" | "EXTERNAL";
     /** As DescribeServices reports it (default: 200%/100%, nothing else). */
     deploymentConfiguration?: Json;
+    /** Target groups the service registers its tasks in (see createTargetGroup). */
+    loadBalancers?: Array<{ targetGroupArn: string; containerName: string; containerPort: number }>;
   }): string {
     const cluster = options.cluster ?? "main";
     const name = options.service ?? "web";
@@ -233,13 +265,34 @@ export class EcsSimulator {
       controller: options.controller ?? "ECS",
       events: [],
       tags: [],
+      loadBalancers: options.loadBalancers ?? [],
     };
+    const replaced = this.services.get(`${cluster}/${name}`);
+    if (replaced) this.stopReplacedTasks(replaced, null, this.clock.now());
     this.services.set(`${cluster}/${name}`, service);
     const deployment = this.newDeployment(service, service.taskDefinition, "healthy", false, null);
     Object.assign(deployment, { runningCount: desired, pendingCount: 0, rolloutState: "COMPLETED" });
+    this.startTasks(service, deployment, this.clock.now());
     const sd = service.serviceDeployments.at(-1)!;
     sd.status = "SUCCESSFUL";
     return service.arn;
+  }
+
+  /** A target group for services to register their tasks in; returns its ARN. */
+  createTargetGroup(options: { name: string; port?: number; healthCheckPath?: string }): string {
+    const arn = `arn:aws:elasticloadbalancing:${this.region}:${ACCOUNT}:targetgroup/${options.name}/${(this.targetGroups.size + 1).toString(16).padStart(16, "0")}`;
+    this.targetGroups.set(arn, {
+      arn,
+      name: options.name,
+      port: options.port ?? 80,
+      healthCheckPath: options.healthCheckPath ?? "/health",
+    });
+    return arn;
+  }
+
+  /** A service's tasks, running and stopped, oldest first (a test reads their ids and log streams). */
+  serviceTasks(cluster = "main", name = "web"): ServiceTask[] {
+    return this.serviceTaskList.filter((t) => t.cluster === cluster && t.service === name);
   }
 
   /** What a cleanup job elsewhere might do (Shipyard never deregisters): the revision becomes INACTIVE. */
@@ -386,12 +439,16 @@ export class EcsSimulator {
     RunTask: (input) => {
       const cluster = this.clusterName(input.cluster);
       const td = this.resolve(String(input.taskDefinition));
-      return this.tasks.run(input, this.clock.now(), cluster, td.arn);
+      const answer = this.tasks.run(input, this.clock.now(), cluster, td.arn);
+      for (const task of answer.tasks as Array<{ taskArn: string }>) this.logOneOff(task.taskArn, td);
+      return answer;
     },
-    DescribeTasks: (input) => {
-      this.clusterName(input.cluster);
-      return this.tasks.describe((input.tasks as string[]) ?? [], this.clock.now());
-    },
+    DescribeTasks: (input) => this.describeTasks(input),
+    ListTasks: (input) => this.listTasks(input),
+    GetLogEvents: (input) => this.logs.getLogEvents(input),
+    FilterLogEvents: (input) => this.logs.filterLogEvents(input),
+    DescribeTargetHealth: (input) => this.describeTargetHealth(input),
+    DescribeTargetGroups: (input) => this.describeTargetGroups(input),
     StopTask: (input) => {
       this.clusterName(input.cluster);
       return this.tasks.stop(String(input.task), this.clock.now());
@@ -581,12 +638,14 @@ export class EcsSimulator {
     if (primary.behaviour === "healthy") {
       if (elapsed >= startSeconds && primary.runningCount === 0) {
         Object.assign(primary, { runningCount: primary.desiredCount, pendingCount: 0, updatedAtMs: now });
+        this.startTasks(service, primary, now);
         this.event(service, `has started ${primary.desiredCount} tasks: (deployment ${primary.id}).`);
       }
       if (elapsed >= healthySeconds + this.bakeSeconds(service)) this.complete(service, primary, now);
     } else if (primary.behaviour === "failing") {
       const batches = Math.floor(elapsed / startSeconds);
       if (batches > 0 && primary.failedTasks < batches * primary.desiredCount) {
+        this.failTasks(service, primary, batches * primary.desiredCount - primary.failedTasks, now);
         primary.failedTasks = batches * primary.desiredCount;
         this.event(service, `(task ${primary.id.slice(-6)}) failed container health checks.`);
       }
@@ -613,6 +672,7 @@ export class EcsSimulator {
       pendingCount: 0,
       updatedAtMs: now,
     });
+    this.stopReplacedTasks(service, deployment, now);
     service.deployments = [deployment];
     service.taskDefinition = deployment.taskDefinition;
     const sd = this.serviceDeployment(service, deployment.serviceDeploymentArn);
@@ -743,6 +803,187 @@ export class EcsSimulator {
     return { serviceDeploymentArn: sd.arn };
   }
 
+  // ---- service tasks, target health ----
+
+  private firstContainer(taskDefinition: string): Json {
+    const containers = (this.resolve(taskDefinition).body.containerDefinitions as Json[] | undefined) ?? [];
+    return containers[0] ?? {};
+  }
+
+  private newServiceTask(service: SimService, deployment: SimDeployment, createdAtMs: number): ServiceTask {
+    this.counter += 1;
+    const id = `${this.counter.toString(16).padStart(8, "0")}5e7f1ce0aa11bb22cc33dd44`;
+    const task: ServiceTask = {
+      arn: `arn:aws:ecs:${this.region}:${ACCOUNT}:task/${service.cluster}/${id}`,
+      id,
+      cluster: service.cluster,
+      service: service.name,
+      taskDefinitionArn: deployment.taskDefinition,
+      startedBy: deployment.id,
+      container: String(this.firstContainer(deployment.taskDefinition).name ?? "app"),
+      ip: `10.0.${(this.counter >> 8) & 255}.${this.counter & 255}`,
+      createdAtMs,
+    };
+    this.serviceTaskList.push(task);
+    return task;
+  }
+
+  private startTasks(service: SimService, deployment: SimDeployment, now: number): void {
+    for (let i = 0; i < deployment.desiredCount; i++) {
+      this.newServiceTask(service, deployment, now).startedAtMs = now;
+    }
+  }
+
+  /** A batch of a failing deployment's tasks stops, for the failure its image was given. */
+  private failTasks(service: SimService, deployment: SimDeployment, count: number, now: number): void {
+    const container = this.firstContainer(deployment.taskDefinition);
+    const failure = this.failures.get(String(container.image ?? "")) ?? TASK_FAILURES.containerHealthCheck;
+    const created = now - this.timing.startSeconds * 1000;
+    for (let i = 0; i < count; i++) {
+      const task = this.newServiceTask(service, deployment, created);
+      Object.assign(task, { startedAtMs: created, stoppedAtMs: now, failure });
+      const stream = this.awslogsStream(container, task.id);
+      if (stream && failure.logs) this.logs.put(stream.group, stream.stream, failure.logs, created + 1000);
+    }
+  }
+
+  private awslogsStream(container: Json, taskId: string): { group: string; stream: string } | null {
+    const config = container.logConfiguration as
+      | { logDriver?: string; options?: Record<string, string> }
+      | undefined;
+    const group = config?.options?.["awslogs-group"];
+    const prefix = config?.options?.["awslogs-stream-prefix"];
+    if (config?.logDriver !== "awslogs" || !group || !prefix) return null;
+    return { group, stream: `${prefix}/${String(container.name)}/${taskId}` };
+  }
+
+  /** A one-off task that will exit writes its scripted lines to its awslogs stream. */
+  private logOneOff(taskArn: string, td: SimTaskDefinition): void {
+    const task = this.tasks.tasks.get(taskArn);
+    if (task?.outcome.kind !== "exit" || !task.outcome.logs) return;
+    const container = ((td.body.containerDefinitions as Json[] | undefined) ?? [])[0] ?? {};
+    const stream = this.awslogsStream(container, taskArn.split("/").at(-1)!);
+    if (stream) this.logs.put(stream.group, stream.stream, task.outcome.logs, task.createdAtMs + 2_000);
+  }
+
+  /** A completed deployment replaced the others (null: the service was re-created): their running tasks stop. */
+  private stopReplacedTasks(service: SimService, kept: SimDeployment | null, now: number): void {
+    const replaced = new Set(service.deployments.filter((d) => d !== kept).map((d) => d.id));
+    for (const task of this.serviceTasks(service.cluster, service.name)) {
+      if (!replaced.has(task.startedBy) || task.stoppedAtMs !== undefined) continue;
+      Object.assign(task, {
+        stoppedAtMs: now,
+        stopCode: "ServiceSchedulerInitiated",
+        stoppedReason: kept
+          ? `Scaling activity initiated by (deployment ${kept.id})`
+          : "Service was re-created",
+      });
+    }
+  }
+
+  private listTasks(input: Json): Json {
+    const cluster = this.clusterName(input.cluster);
+    const desired = input.desiredStatus === "STOPPED" ? "STOPPED" : "RUNNING";
+    const family = typeof input.family === "string" ? input.family : undefined;
+    const service = typeof input.serviceName === "string" ? input.serviceName.split("/").at(-1) : undefined;
+    const startedBy = typeof input.startedBy === "string" ? input.startedBy : undefined;
+    const ofFamily = (arn: string) => family === undefined || arn.split("/").at(-1)?.split(":")[0] === family;
+    const fromServices = this.serviceTaskList
+      .filter(
+        (t) => t.cluster === cluster && (t.stoppedAtMs !== undefined ? "STOPPED" : "RUNNING") === desired,
+      )
+      .filter(
+        (t) =>
+          (service === undefined || t.service === service) &&
+          (startedBy === undefined || t.startedBy === startedBy),
+      )
+      .filter((t) => ofFamily(t.taskDefinitionArn))
+      .map((t) => t.arn);
+    const oneOff =
+      service === undefined
+        ? this.tasks
+            .list(cluster, desired, this.clock.now())
+            .filter(
+              (t) => (startedBy === undefined || t.startedBy === startedBy) && ofFamily(t.taskDefinitionArn),
+            )
+            .map((t) => t.taskArn)
+        : [];
+    const max = typeof input.maxResults === "number" ? input.maxResults : 100;
+    return { taskArns: [...fromServices, ...oneOff].slice(0, max) };
+  }
+
+  private describeTasks(input: Json): Json {
+    this.clusterName(input.cluster);
+    const wanted = (input.tasks as string[]) ?? [];
+    const ours = (arn: string) =>
+      this.serviceTaskList.find((t) => t.arn === arn || t.arn.endsWith(`/${arn}`));
+    const oneOff = this.tasks.describe(
+      wanted.filter((arn) => !ours(arn)),
+      this.clock.now(),
+    );
+    const service = wanted.map(ours).filter((t): t is ServiceTask => t !== undefined);
+    return {
+      tasks: [...service.map((t) => serviceTaskView(t, this.region, ACCOUNT)), ...oneOff.tasks],
+      failures: oneOff.failures,
+    };
+  }
+
+  private describeTargetGroups(input: Json): Json {
+    const arns = (input.TargetGroupArns as string[] | undefined) ?? [...this.targetGroups.keys()];
+    return {
+      TargetGroups: arns.map((arn) => {
+        const group = this.targetGroup(arn);
+        return {
+          TargetGroupArn: group.arn,
+          TargetGroupName: group.name,
+          Protocol: "HTTP",
+          Port: group.port,
+          TargetType: "ip",
+          HealthCheckProtocol: "HTTP",
+          HealthCheckPath: group.healthCheckPath,
+          Matcher: { HttpCode: "200" },
+        };
+      }),
+    };
+  }
+
+  private targetGroup(arn: string): SimTargetGroup {
+    const group = this.targetGroups.get(arn);
+    if (!group) throw new AwsError("TargetGroupNotFound", `Target groups '${arn}' not found`);
+    return group;
+  }
+
+  /** Running tasks are healthy targets; a failing deployment's latest batch is as its failure says. */
+  private describeTargetHealth(input: Json): Json {
+    const group = this.targetGroup(String(input.TargetGroupArn));
+    const descriptions: Json[] = [];
+    for (const service of this.services.values()) {
+      if (!service.loadBalancers.some((lb) => lb.targetGroupArn === group.arn)) continue;
+      for (const deployment of service.deployments) {
+        const tasks = this.serviceTasks(service.cluster, service.name).filter(
+          (t) => t.startedBy === deployment.id,
+        );
+        for (const task of tasks.filter((t) => t.stoppedAtMs === undefined)) {
+          descriptions.push({
+            Target: { Id: task.ip, Port: group.port },
+            HealthCheckPort: String(group.port),
+            TargetHealth: { State: "healthy" },
+          });
+        }
+        const failing = tasks.filter((t) => t.failure?.target).slice(-deployment.desiredCount);
+        for (const task of failing) {
+          const target = task.failure!.target!;
+          descriptions.push({
+            Target: { Id: task.ip, Port: group.port },
+            HealthCheckPort: String(group.port),
+            TargetHealth: { State: target.state, Reason: target.reason, Description: target.description },
+          });
+        }
+      }
+    }
+    return { TargetHealthDescriptions: descriptions };
+  }
+
   // ---- views ----
 
   private view(service: SimService, tags: Tag[] | undefined): Json {
@@ -775,6 +1016,7 @@ export class EcsSimulator {
       taskDefinition: service.taskDefinition,
       deploymentConfiguration: service.deploymentConfiguration,
       deploymentController: { type: service.controller },
+      ...(service.loadBalancers.length > 0 ? { loadBalancers: service.loadBalancers } : {}),
       deployments,
       events: service.events,
       ...(tags ? { tags } : {}),

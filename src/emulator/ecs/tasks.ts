@@ -5,8 +5,8 @@
 import { AwsError } from "./http.js";
 
 export type TaskOutcome =
-  /** Runs, then its essential container exits with `code` after `afterSeconds`. */
-  | { kind: "exit"; code: number; afterSeconds?: number; reason?: string }
+  /** Runs, then its essential container exits with `code` after `afterSeconds` (having logged `logs`). */
+  | { kind: "exit"; code: number; afterSeconds?: number; reason?: string; logs?: readonly string[] }
   /** Never starts: STOPPED with stopCode TaskFailedToStart and NO exit code. */
   | { kind: "neverStarts"; afterSeconds?: number; reason?: string }
   /** Starts and runs forever (until StopTask). */
@@ -77,6 +77,14 @@ export class TaskBook {
       else failures.push({ arn, reason: "MISSING" });
     }
     return { tasks, failures };
+  }
+
+  /** The one-off tasks of a cluster whose desired status is `desired` now (for ListTasks). */
+  list(cluster: string, desired: "RUNNING" | "STOPPED", nowMs: number): SimTask[] {
+    return [...this.tasks.values()].filter((task) => {
+      if (!task.clusterArn.endsWith(`/${cluster}`)) return false;
+      return this.view(task, nowMs).desiredStatus === desired;
+    });
   }
 
   stop(arn: string, nowMs: number): { task: unknown } {
