@@ -41,6 +41,9 @@ let actionPath: string;
 let workspace: string;
 let h: World;
 
+/** How action.yml writes a GitHub expression: `${{ name }}`. */
+const githubExpression = (name: string) => `\${{ ${name} }}`;
+
 /** `${{ inputs.x }}`, `${{ github.action_path }}`: what GitHub substitutes before the shell runs. */
 function expand(text: string, inputs: Record<string, string>): string {
   return text.replace(/\$\{\{\s*([\w.-]+)\s*\}\}/g, (_m, expression: string) => {
@@ -137,7 +140,18 @@ describe("action.yml", { timeout: 60_000 }, () => {
     const setup = action.runs.steps.find((s) => s.uses?.startsWith("actions/setup-node@"))!;
     expect(setup.uses).toMatch(/^actions\/setup-node@[0-9a-f]{40}$/);
     expect(setup.with?.["node-version"]).toBe(24);
-    expect(Object.keys(action.inputs).sort()).toEqual(["args", "command", "config", "env", "image"]);
+    expect(Object.keys(action.inputs).sort()).toEqual([
+      "args",
+      "command",
+      "config",
+      "env",
+      "github-token",
+      "image",
+    ]);
+    // GitHub Deployments: the job's token by default, handed to the CLI under Shipyard's own name.
+    expect(action.inputs["github-token"]!.default).toBe(githubExpression("github.token"));
+    const shipyard = action.runs.steps.find((s) => s.id === "shipyard")!;
+    expect(shipyard.env?.["SHIPYARD_GITHUB_TOKEN"]).toBe(githubExpression("inputs.github-token"));
     expect(action.inputs["env"]!.required).toBe(true);
     expect(Object.keys(action.outputs).sort()).toEqual(["exit-code", "outcome", "report", "task-definition"]);
   });
