@@ -20,7 +20,16 @@ export const EXIT_CODE_MEANINGS: Readonly<Record<ExitCode, string>> = {
 };
 
 /** Commands that never change a service: their exit 1 cannot mean "restored". */
-const READ_ONLY = new Set(["plan", "status", "verify", "migrate-lint", "schema", "history", "metrics"]);
+const READ_ONLY = new Set([
+  "plan",
+  "status",
+  "verify",
+  "migrate-lint",
+  "schema",
+  "history",
+  "metrics",
+  "logs",
+]);
 
 /** What exit 0 means for the commands that do not deploy. */
 const SUCCESS: Readonly<Record<string, string>> = {
@@ -33,6 +42,7 @@ const SUCCESS: Readonly<Record<string, string>> = {
   init: "written",
   history: "read; nothing was changed",
   metrics: "read; nothing was changed",
+  logs: "read; nothing was changed",
 };
 
 /** The meaning of `code` for one command (exit 1 of `migrate` means "failed, service untouched"). */

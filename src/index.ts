@@ -375,6 +375,47 @@ export class Shipyard {
   }
 
   /**
+   * Create or update the preview of a pull request: a copy of the environment named by `previews` in shipyard.json, with its own service, host name, target group, listener rule and database; a second call is a normal deploy of that service (with rollback). Returns the JSON report with the URL.
+   *
+   * @param pr The pull request's number: the preview's names, host and database come from it, and from nothing else.
+   * @param image Image by digest (repo@sha256:...).
+   * @param release Release name for Sentry and the revision's tags. Default: the commit or the image digest.
+   */
+  @func({ cache: "never" })
+  async previewUp(pr: string, image: string, release = ""): Promise<string> {
+    return this.command("preview-up", { pr, image, release, commit: this.commit });
+  }
+
+  /**
+   * Remove the preview of a pull request: its service (scaled to 0 first), listener rule, target group and database. Safe to run twice. Returns the JSON report of what it removed.
+   *
+   * @param pr The pull request's number.
+   */
+  @func({ cache: "never" })
+  async previewDown(pr: string): Promise<string> {
+    return this.command("preview-down", { pr });
+  }
+
+  /**
+   * List the previews that exist (found by their tags only), with their URL, commit and expiry. Returns the JSON report.
+   */
+  @func({ cache: "never" })
+  async previewList(): Promise<string> {
+    return this.command("preview-list", {});
+  }
+
+  /**
+   * Remove expired and orphaned previews (only resources tagged as Shipyard previews). Returns the JSON report of what it removed.
+   *
+   * @param olderThan Also remove previews not updated for this long (7d, 48h). Default: only expired and orphaned ones.
+   * @param dryRun List what would be removed, remove nothing.
+   */
+  @func({ cache: "never" })
+  async previewGc(olderThan = "", dryRun = false): Promise<string> {
+    return this.command("preview-gc", { olderThan, dryRun });
+  }
+
+  /**
    * Run the app's migrations now, as a one-off ECS task from a task definition revision, without changing the service (e.g. after fixing the database by hand). Returns the JSON report.
    *
    * @param env Environment in shipyard.json, e.g. staging.

@@ -7,6 +7,7 @@
  * and are bounded by the poll interval, so a wait keeps its cadence under throttling.
  */
 import type {
+  CreateServiceCommandInput,
   DeploymentConfiguration,
   ECSClient,
   RegisterTaskDefinitionCommandInput,
@@ -182,6 +183,69 @@ export class Ecs {
     await this.send("UntagResource", new UntagResourceCommand({ resourceArn, tagKeys }));
   }
 
+  /** CreateService (a preview's): ECS starts its first deployment at once. */
+  async createService(input: CreateServiceCommandInput): Promise<Service> {
+    const { CreateServiceCommand } = await sdk();
+    this.serviceChanged = true;
+    const answer = await this.send<{ service?: Service }>("CreateService", new CreateServiceCommand(input));
+    if (!answer.service?.serviceArn) {
+      throw new ShipyardError("CreateService answered without a service ARN.", {
+        exitCode: ExitCode.NeedsAttention,
+      });
+    }
+    return answer.service;
+  }
+
+  /** UpdateService with only a desired count (scaling a preview to zero before it is deleted). */
+  async scaleService(ref: ServiceRef, desiredCount: number): Promise<void> {
+    const { UpdateServiceCommand } = await sdk();
+    this.serviceChanged = true;
+    await this.send(
+      "UpdateService",
+      new UpdateServiceCommand({ cluster: ref.cluster, service: ref.service, desiredCount }),
+    );
+  }
+
+  /** DeleteService: the service drains and becomes INACTIVE. */
+  async deleteService(ref: ServiceRef): Promise<void> {
+    const { DeleteServiceCommand } = await sdk();
+    this.serviceChanged = true;
+    await this.send(
+      "DeleteService",
+      new DeleteServiceCommand({ cluster: ref.cluster, service: ref.service, force: true }),
+    );
+  }
+
+  /** Every service ARN of a cluster (all pages). */
+  async listServices(cluster: string): Promise<string[]> {
+    const { ListServicesCommand } = await sdk();
+    const arns: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const answer = await this.send<{ serviceArns?: string[]; nextToken?: string }>(
+        "ListServices",
+        new ListServicesCommand({ cluster, maxResults: 100, ...(nextToken ? { nextToken } : {}) }),
+      );
+      arns.push(...(answer.serviceArns ?? []));
+      nextToken = answer.nextToken || undefined;
+    } while (nextToken);
+    return arns;
+  }
+
+  /** DescribeServices with their tags, ten at a time (the API's limit). */
+  async describeServices(cluster: string, services: string[]): Promise<Service[]> {
+    const { DescribeServicesCommand } = await sdk();
+    const found: Service[] = [];
+    for (let i = 0; i < services.length; i += 10) {
+      const answer = await this.send<{ services?: Service[] }>(
+        "DescribeServices",
+        new DescribeServicesCommand({ cluster, services: services.slice(i, i + 10), include: ["TAGS"] }),
+      );
+      found.push(...(answer.services ?? []));
+    }
+    return found;
+  }
+
   /**
    * The service deployment ECS created for our UpdateService (null when the endpoint has no such
    * API). Matched by creation time; the lock and the preflight made sure no other one started.
@@ -248,6 +312,49 @@ export class Ecs {
       options,
     );
     return answer.tasks?.[0];
+  }
+
+  /**
+   * One page of ListTasks: the tasks a deployment started (`startedBy` is the deployment id for a
+   * service's tasks), RUNNING or STOPPED (ECS keeps stopped tasks visible for about an hour).
+   */
+  async listTasks(
+    cluster: string,
+    filter: {
+      startedBy?: string;
+      serviceName?: string;
+      family?: string;
+      desiredStatus: "RUNNING" | "STOPPED";
+      maxResults?: number;
+    },
+    options: ReadOptions = {},
+  ): Promise<string[]> {
+    const { ListTasksCommand } = await sdk();
+    const answer = await this.send<{ taskArns?: string[] }>(
+      "ListTasks",
+      new ListTasksCommand({
+        cluster,
+        desiredStatus: filter.desiredStatus,
+        ...(filter.startedBy ? { startedBy: filter.startedBy } : {}),
+        ...(filter.serviceName ? { serviceName: filter.serviceName } : {}),
+        ...(filter.family ? { family: filter.family } : {}),
+        maxResults: filter.maxResults ?? 100,
+      }),
+      options,
+    );
+    return answer.taskArns ?? [];
+  }
+
+  /** DescribeTasks for up to 100 tasks at once. */
+  async describeTasks(cluster: string, taskArns: string[], options: ReadOptions = {}): Promise<Task[]> {
+    if (taskArns.length === 0) return [];
+    const { DescribeTasksCommand } = await sdk();
+    const answer = await this.send<{ tasks?: Task[] }>(
+      "DescribeTasks",
+      new DescribeTasksCommand({ cluster, tasks: taskArns.slice(0, 100) }),
+      options,
+    );
+    return answer.tasks ?? [];
   }
 
   /** Deliberately not tied to an abort signal: a cancelled run must still stop its task. */

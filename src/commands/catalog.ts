@@ -23,6 +23,10 @@ export const catalog: Readonly<Record<string, { summary: string; load: Loader }>
     summary: "Write shipyard.json, task-def.json and workflows from running services",
     load: () => import("./init.js"),
   },
+  logs: {
+    summary: "Print the service's logs from CloudWatch Logs, across its tasks (--follow until Ctrl-C)",
+    load: () => import("./logs.js"),
+  },
   metrics: {
     summary: "Show delivery metrics: deploy frequency, lead time, change failure rate, time to restore",
     load: () => import("./metrics.js"),
@@ -38,6 +42,22 @@ export const catalog: Readonly<Record<string, { summary: string; load: Loader }>
   plan: {
     summary: "Show what a deploy would change (changes nothing)",
     load: () => import("./plan.js"),
+  },
+  "preview-down": {
+    summary: "Remove a pull request's preview environment (service, rule, target group, database)",
+    load: () => import("./preview-down.js"),
+  },
+  "preview-gc": {
+    summary: "Remove expired and orphaned preview environments",
+    load: () => import("./preview-gc.js"),
+  },
+  "preview-list": {
+    summary: "List the preview environments (changes nothing)",
+    load: () => import("./preview-list.js"),
+  },
+  "preview-up": {
+    summary: "Create or update a pull request's preview environment and print its URL",
+    load: () => import("./preview-up.js"),
   },
   rollback: {
     summary: "Return the service to the last good revision",

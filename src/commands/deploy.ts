@@ -23,8 +23,10 @@ import { afterRollback, type DeployStep, runSteps, type StepContext } from "../d
 import { EventLog } from "../deploy/wait.js";
 import { ExitCode, InputError } from "../errors.js";
 import type { Report } from "../report/report.js";
+import { type Announcer, announced } from "./announce.js";
 import type { EnvironmentContext } from "./context.js";
 import { deploySteps } from "./deploy-steps.js";
+import { diagnoseRelease } from "./diagnose.js";
 import { forceOption, serviceLock } from "./lock.js";
 import { restoreCommands } from "./next-steps.js";
 import { defineCommand, environmentOptions, type OptionValues } from "./spec.js";
@@ -60,15 +62,20 @@ export const command = defineCommand({
   examples: [
     "shipyard deploy --env staging --image ghcr.io/acme/shipyard-example@sha256:3f1c9a7e5b2d4c6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f --json",
   ],
-  run: deploy,
+  run: (ctx, options) => announced(ctx, (announcer) => deploy(ctx, options, announcer)),
 });
 
-async function deploy(ctx: EnvironmentContext, options: DeployOptions): Promise<Report> {
+async function deploy(
+  ctx: EnvironmentContext,
+  options: DeployOptions,
+  announcer: Announcer,
+): Promise<Report> {
   const { report, output: progress, environment, service: ref } = ctx;
   const commit = options.commit ?? ctx.runtime.env.GITHUB_SHA;
   const image = options.image ?? (await publish(ctx, options.release ?? commit));
   const release = options.release ?? defaultRelease(image, commit);
   const definition = await ctx.renderTaskDefinition(image, release);
+  await announcer.started({ image, release, commit });
   report.set({ image, release }).section("details", { strategy: environment.deployment.strategy });
   const ecs = await ctx.ecs();
   progress.info(
@@ -178,7 +185,10 @@ async function rollOutAndVerify(ctx: EnvironmentContext, ecs: Ecs, held: Release
   // 4. Before the service changes: the migrations, from the new revision.
   const step = stepContext(ctx, ecs, held);
   const before = await report.phase("beforeUpdate", () => runSteps(steps.beforeUpdate, step, report, ran));
-  if (before.status !== "passed") return notChanged(ctx, before);
+  if (before.status !== "passed") {
+    if (!before.badInput) await diagnoseRelease(ctx, ecs, { failed: before.step, revision: next });
+    return notChanged(ctx, before);
+  }
   if (ctx.runtime.signal.aborted) return interruptedBeforeUpdate(ctx);
 
   // 5. Roll out, and wait on our deployment.
@@ -210,6 +220,7 @@ async function rollOutAndVerify(ctx: EnvironmentContext, ecs: Ecs, held: Release
       return needsAttention(ctx, rollout.reason, previous);
     case "failed":
       report.check("ecs", "failed");
+      await diagnoseRelease(ctx, ecs, { failed: "rollout", revision: next, service: rollout.service });
       return restore(rollout.reason, rollout.service, rollout.inFlight ? rollout.updatedAt : null);
     case "completed":
       report.check("ecs", "passed");
@@ -217,7 +228,10 @@ async function rollOutAndVerify(ctx: EnvironmentContext, ecs: Ecs, held: Release
 
   // 6. Verify the release that now runs.
   const after = await report.phase("afterRollout", () => runSteps(steps.afterRollout, step, report, ran));
-  if (after.status === "failed") return restore(`${after.step} failed: ${after.reason}`, null, null);
+  if (after.status === "failed") {
+    await diagnoseRelease(ctx, ecs, { failed: after.step, revision: next });
+    return restore(`${after.step} failed: ${after.reason}`, null, null);
+  }
   if (after.status === "inconclusive") {
     const reason = `${after.step} was inconclusive: ${after.reason}`;
     switch (environment.verify.onInconclusive) {

@@ -13,6 +13,7 @@ import { chooseRollbackTarget, type RollbackTarget, recordLastGood, TAG } from "
 import { EventLog } from "../deploy/wait.js";
 import { ExitCode } from "../errors.js";
 import type { Report } from "../report/report.js";
+import { announced } from "./announce.js";
 import type { EnvironmentContext } from "./context.js";
 import { forceOption, serviceLock } from "./lock.js";
 import { restoreCommands } from "./next-steps.js";
@@ -43,7 +44,7 @@ export const command = defineCommand({
   examples: ["shipyard rollback --env production", "shipyard rollback --env production --to 1"],
   exitCodes:
     "0 the service runs the target revision · 2 nothing to roll back to, or bad input · 3 the rollback was not confirmed (commands printed)",
-  run: rollback,
+  run: (ctx, options) => announced(ctx, () => rollback(ctx, options)),
 });
 
 async function rollback(ctx: EnvironmentContext, options: Options): Promise<Report> {

@@ -64,7 +64,8 @@ export async function runCommand(
       }
       case "environment": {
         const config = (await readConfig(runtime.files, configPath, true)) as Config;
-        environment = environmentContext(base, config, environmentName ?? "", configPath, gateways);
+        const name = environmentName ?? spec.environmentOf?.(config) ?? "";
+        environment = environmentContext(base, config, name, configPath, gateways);
         return await spec.run(environment as never, options as never);
       }
     }
@@ -171,7 +172,7 @@ function environmentContext(
  * The app's template: the file shipyard.json names (it must exist), else task-def.json when the app
  * has one, else Shipyard's bundled template.
  */
-async function readTemplate(
+export async function readTemplate(
   files: SourceFiles,
   named: string | undefined,
   configPath: string | undefined,

@@ -7,6 +7,7 @@
  *
  * Light on purpose: `shipyard --help` loads every declaration and must not pay for zod or the SDK.
  */
+import type { Config } from "../config/schema.js";
 import { InputError } from "../errors.js";
 import type { CommandName, Report } from "../report/report.js";
 import type { CommandContext, EnvironmentContext, OptionalConfigContext } from "./context.js";
@@ -52,6 +53,8 @@ export interface CommandSpec<S extends OptionSpecs = OptionSpecs, N extends Conf
   exitCodes?: string;
   /** Checks that options agree with each other, before anything is read (throws InputError). */
   check?(options: OptionValues<S>): void;
+  /** The environment when the command takes no --env but shipyard.json names it (previews). */
+  environmentOf?(config: Config): string;
   run(ctx: ContextFor<N>, options: OptionValues<S>): Promise<Report>;
 }
 
@@ -64,6 +67,7 @@ export interface AnyCommand {
   examples: readonly string[];
   exitCodes?: string;
   check?(options: never): void;
+  environmentOf?(config: Config): string;
   run(ctx: never, options: never): Promise<Report>;
 }
 

@@ -235,6 +235,46 @@ export const VerifySchema = z
   })
   .describe("The post-deploy error-rate gate.");
 
+/** An environment variable's name: where a secret URL is read from at run time. */
+const variableName = (what: string) =>
+  z
+    .string()
+    .regex(
+      /^[A-Za-z_][A-Za-z0-9_]*$/,
+      "the NAME of an environment variable that holds the URL (e.g. SLACK_WEBHOOK_URL), not the URL: webhook URLs are secrets and stay out of shipyard.json",
+    )
+    .describe(what);
+
+export const NOTIFY_EVENTS = ["start", "success", "rollback", "failure"] as const;
+
+export const NotifySchema = z
+  .strictObject({
+    slack: z
+      .strictObject({
+        webhookUrlEnv: variableName(
+          "Environment variable holding the Slack incoming-webhook URL, e.g. SLACK_WEBHOOK_URL.",
+        ),
+      })
+      .optional()
+      .describe("A Slack message per event (incoming webhook)."),
+    webhook: z
+      .strictObject({
+        urlEnv: variableName(
+          "Environment variable holding the URL the JSON is POSTed to, e.g. DEPLOY_WEBHOOK_URL.",
+        ),
+      })
+      .optional()
+      .describe("A JSON POST per event: `event` and, at the end, the scrubbed report."),
+    on: z
+      .array(z.enum(NOTIFY_EVENTS))
+      .min(1)
+      .default([...NOTIFY_EVENTS])
+      .describe("Events that notify: start, success, rollback, failure (default: all)."),
+  })
+  .describe(
+    "Who hears about deploys and rollbacks of this environment. A notification that fails is a warning, never a failed deploy.",
+  );
+
 export const EnvironmentSchema = z
   .strictObject({
     region: z
@@ -270,8 +310,102 @@ export const EnvironmentSchema = z
     requires: environmentName
       .optional()
       .describe("Environment that must run this same image, verified, before this one may deploy it."),
+    notify: NotifySchema.optional(),
   })
   .describe("One deployment target.");
+
+/** A preview's host name: DNS labels, with {{PR}} where the pull request's number goes. */
+const PREVIEW_HOST =
+  /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?|[a-z0-9-]*\{\{PR\}\}[a-z0-9-]*)(\.([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?|[a-z0-9-]*\{\{PR\}\}[a-z0-9-]*))+$/;
+/** PostgreSQL identifiers Shipyard generates SQL for: lowercase, unquoted-safe, at most 63 bytes. */
+const SQL_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export const PreviewDatabaseSchema = z
+  .strictObject({
+    command: z
+      .array(z.string().min(1))
+      .min(1)
+      .describe(
+        "Command run as a one-off ECS task of the app's image, connecting to the database server as a role that may create databases; Shipyard appends the SQL statements, one argument each, to run in order, each on its own (see the README for a psql one-liner).",
+      ),
+    namePrefix: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,40}$/, "lowercase letters, digits and _, starting with a letter or _")
+      .default("preview_pr_")
+      .describe("The database is this prefix followed by the pull request's number, e.g. preview_pr_42."),
+    owner: z
+      .string()
+      .regex(SQL_IDENTIFIER, "a PostgreSQL role name: lowercase letters, digits and _")
+      .optional()
+      .describe("Role that owns the preview's database (default: the role the command connects as)."),
+    timeoutSeconds: seconds("Give up on the database task after this long.").default(600),
+  })
+  .describe(
+    "A database per preview on the copied environment's PostgreSQL server, created by a one-off task before the first rollout and dropped by `preview-down`. {{PREVIEW_DATABASE}} in `variables` is its name.",
+  );
+
+export const PreviewsSchema = z
+  .strictObject({
+    from: environmentName.describe(
+      "Environment whose cluster, service settings (network, capacity provider), container, task definition template and variables each preview copies, e.g. staging.",
+    ),
+    listenerArn: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener\/app\/[A-Za-z0-9-]+\/[0-9a-f]+\/[0-9a-f]+$/,
+        "an Application Load Balancer listener ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/app/NAME/ID/ID)",
+      )
+      .describe("The HTTPS listener each preview gets a host-header rule on."),
+    vpcId: z
+      .string()
+      .regex(/^vpc-[0-9a-f]{8,17}$/, "a VPC id such as vpc-0abc12345def67890")
+      .describe("VPC of the load balancer: each preview's target group (type ip) is created in it."),
+    host: z
+      .string()
+      .regex(PREVIEW_HOST, "a host name with {{PR}} in one label, e.g. pr-{{PR}}.preview.example.com")
+      .refine(
+        (value) => value.includes("{{PR}}"),
+        "must contain {{PR}}: every preview needs a host of its own",
+      )
+      .describe("Host name of a preview, with {{PR}} for the pull request's number."),
+    containerPort: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .default(3000)
+      .describe("Port of the app container the load balancer sends traffic to."),
+    healthCheckPath: z
+      .string()
+      .regex(/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/, "a path starting with /")
+      .default("/health")
+      .describe("Path the target group checks, and the smoke test calls on the preview's host."),
+    desiredCount: z.number().int().min(1).max(10).default(1).describe("Tasks each preview runs."),
+    timeToLiveHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 90)
+      .default(72)
+      .describe(
+        "A preview expires this long after its last `preview-up`; `preview-gc` removes expired ones.",
+      ),
+    maxPreviews: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(10)
+      .describe("How many previews may exist at once; `preview-up` for a new one beyond it exits 2."),
+    database: PreviewDatabaseSchema.optional(),
+    variables: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string())
+      .default({})
+      .describe(
+        "Values for {{NAME}} placeholders that differ in a preview (over the copied environment's), e.g. DATABASE_NAME = {{PREVIEW_DATABASE}}; {{PR}}, {{PREVIEW_HOST}} and {{PREVIEW_DATABASE}} are filled in them.",
+      ),
+  })
+  .describe("Preview environments: one short-lived copy of an environment per pull request.");
 
 export const ConfigSchema = z
   .strictObject({
@@ -294,8 +428,16 @@ export const ConfigSchema = z
       .record(environmentName, EnvironmentSchema)
       .refine((envs) => Object.keys(envs).length > 0, "define at least one environment")
       .describe("Deployment targets by name."),
+    previews: PreviewsSchema.optional(),
   })
   .superRefine((config, ctx) => {
+    if (config.previews && !Object.hasOwn(config.environments, config.previews.from)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["previews", "from"],
+        message: `names "${config.previews.from}", which is not an environment in this file`,
+      });
+    }
     for (const [name, env] of Object.entries(config.environments)) {
       if (env.requires === undefined) continue;
       if (env.requires === name) {
@@ -324,3 +466,7 @@ export type HealthCheckSettings = z.infer<typeof HealthCheckSchema>;
 export type MigrationSettings = z.infer<typeof MigrationsSchema>;
 export type SentrySettings = z.infer<typeof SentrySchema>;
 export type VerifySettings = z.infer<typeof VerifySchema>;
+export type NotifySettings = z.infer<typeof NotifySchema>;
+export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+export type PreviewSettings = z.infer<typeof PreviewsSchema>;
+export type PreviewDatabaseSettings = z.infer<typeof PreviewDatabaseSchema>;

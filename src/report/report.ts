@@ -24,7 +24,12 @@ export type CommandName =
   | "init"
   | "try"
   | "history"
-  | "metrics";
+  | "metrics"
+  | "preview-up"
+  | "preview-down"
+  | "preview-list"
+  | "preview-gc"
+  | "logs";
 
 /** What a verification did: the summary says "ECS only" when smoke and gate did not run. */
 export type CheckStatus = "passed" | "failed" | "inconclusive" | "not-configured" | "not-run";
@@ -81,6 +86,84 @@ export interface Report {
   verification?: Section;
   /** Facts particular to a command (plan diff, status details, restore method). */
   details?: Section;
+  /** Why a release failed, as ECS, the load balancer and the logs tell it (failed deploys and migrations). */
+  diagnosis?: Diagnosis;
+}
+
+/** The causes of a failed task Shipyard recognises and explains. */
+export type CauseKind =
+  | "image-pull"
+  | "resource-initialization"
+  | "out-of-memory"
+  | "essential-container-exited"
+  | "elb-health-check"
+  | "container-health-check"
+  | "unknown";
+
+export interface DiagnosedCause {
+  kind: CauseKind;
+  /** What happened, in plain words ("the image could not be pulled"). */
+  title: string;
+  /** Why it usually happens, with what ECS said. */
+  explanation: string;
+  /** What to change. */
+  fix: string;
+  /** How many of the tasks looked at stopped for this cause. */
+  tasks: number;
+}
+
+export interface DiagnosedTask {
+  taskId: string;
+  taskDefinition: string | null;
+  lastStatus: string | null;
+  stopCode: string | null;
+  stoppedReason: string | null;
+  healthStatus: string | null;
+  stoppedAt: string | null;
+  containers: Array<{
+    name: string;
+    exitCode: number | null;
+    reason: string | null;
+    healthStatus: string | null;
+  }>;
+  cause: CauseKind;
+}
+
+/** A load balancer target that is not healthy, as ELB DescribeTargetHealth says. */
+export interface DiagnosedTarget {
+  targetGroup: string;
+  id: string;
+  port: number | null;
+  state: string;
+  reason: string | null;
+  description: string | null;
+}
+
+/** The last lines one container logged, newest first, scrubbed. */
+export interface DiagnosedLog {
+  taskId: string;
+  container: string;
+  group: string;
+  stream: string;
+  lines: string[];
+}
+
+export interface Diagnosis {
+  /** What was looked at: the rollout's tasks, the migration task, or the release a smoke test failed. */
+  subject: "rollout" | "migration" | "smoke test";
+  /** The likeliest cause, in one sentence. */
+  summary: string;
+  /** What to do about it, when the cause is known. */
+  fix: string | null;
+  /** Every cause seen, the most frequent first. */
+  causes: DiagnosedCause[];
+  tasks: DiagnosedTask[];
+  targets: DiagnosedTarget[];
+  logs: DiagnosedLog[];
+  /** What could not be read (missing permissions...): the diagnosis is partial, the deploy unchanged. */
+  notes: string[];
+  /** AWS calls the diagnosis made. */
+  calls: number;
 }
 
 export interface ReportScope {
@@ -103,6 +186,7 @@ export class ReportBuilder {
   private readonly checks: Checks = { ...NOT_RUN };
   private readonly warnings: string[] = [];
   private readonly sections: { migration?: Section; verification?: Section; details?: Section } = {};
+  private diagnosis: Diagnosis | undefined;
 
   constructor(
     private scope: ReportScope,
@@ -156,6 +240,12 @@ export class ReportBuilder {
     return this;
   }
 
+  /** Records why the release failed (the last diagnosis wins: it is the one the outcome is about). */
+  diagnose(diagnosis: Diagnosis): this {
+    this.diagnosis = diagnosis;
+    return this;
+  }
+
   /** Appends one entry to a list in the details section (e.g. the steps a deploy ran). */
   append(key: string, item: unknown): this {
     const details = this.sections.details ?? {};
@@ -196,6 +286,7 @@ export class ReportBuilder {
     if (this.sections.migration) report.migration = this.sections.migration;
     if (this.sections.verification) report.verification = this.sections.verification;
     if (this.sections.details) report.details = this.sections.details;
+    if (this.diagnosis) report.diagnosis = this.diagnosis;
     return report;
   }
 

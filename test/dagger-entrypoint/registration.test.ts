@@ -223,6 +223,54 @@ const EXPECTED_FUNCTIONS = {
       days: arg("String", ["The window: the last N days up to now", "(1-366; default 30)."], { default: "" }),
     },
   },
+  previewUp: {
+    returns: "String",
+    description: described(
+      "Create or update the preview of a pull request",
+      "Returns the JSON report with the URL.",
+    ),
+    cache: "Never",
+    check: false,
+    args: {
+      pr: arg("String", ["The pull request's number", "and from nothing else."]),
+      image: arg("String", ["Image by digest", "(repo@sha256:...)."]),
+      release: arg("String", ["Release name for Sentry", "the commit or the image digest."], { default: "" }),
+    },
+  },
+  previewDown: {
+    returns: "String",
+    description: described(
+      "Remove the preview of a pull request",
+      "Returns the JSON report of what it removed.",
+    ),
+    cache: "Never",
+    check: false,
+    args: { pr: { type: "String", description: "The pull request's number." } },
+  },
+  previewList: {
+    returns: "String",
+    description: described("List the previews that exist", "Returns the JSON report."),
+    cache: "Never",
+    check: false,
+    args: {},
+  },
+  previewGc: {
+    returns: "String",
+    description: described(
+      "Remove expired and orphaned previews",
+      "Returns the JSON report of what it removed.",
+    ),
+    cache: "Never",
+    check: false,
+    args: {
+      olderThan: arg(
+        "String",
+        ["Also remove previews not updated for this long", "only expired and orphaned ones."],
+        { default: "" },
+      ),
+      dryRun: arg("Boolean", ["List what would be removed", "remove nothing."], { default: false }),
+    },
+  },
   migrate: {
     returns: "String",
     description: described("Run the app's migrations now, as a one-off ECS task", "Returns the JSON report."),

@@ -62,6 +62,10 @@ const EXPECTED: Record<string, { check: boolean; cache?: string; args: Record<st
   status: { check: false, cache: "never", args: { env: undefined } },
   history: { check: false, cache: "never", args: { env: undefined, limit: "" } },
   metrics: { check: false, cache: "never", args: { env: undefined, days: "" } },
+  previewUp: { check: false, cache: "never", args: { pr: undefined, image: undefined, release: "" } },
+  previewDown: { check: false, cache: "never", args: { pr: undefined } },
+  previewList: { check: false, cache: "never", args: {} },
+  previewGc: { check: false, cache: "never", args: { olderThan: "", dryRun: false } },
   migrate: { check: false, cache: "never", args: { env: undefined, taskDefinition: "" } },
   verify: {
     check: false,

@@ -25,7 +25,12 @@ const allowed = new Set(
 );
 
 /** The AWS service prefix of each SDK client Shipyard uses. */
-const PREFIX: Record<string, string> = { "client-ecs": "ecs", "client-ecr": "ecr" };
+const PREFIX: Record<string, string> = {
+  "client-ecs": "ecs",
+  "client-ecr": "ecr",
+  "client-elastic-load-balancing-v2": "elasticloadbalancing",
+  "client-cloudwatch-logs": "logs",
+};
 
 function actionsInCode(): string[] {
   const dir = join(ROOT, "src/aws");
