@@ -229,7 +229,8 @@ async function rollOutAndVerify(ctx: EnvironmentContext, ecs: Ecs, held: Release
   // 6. Verify the release that now runs.
   const after = await report.phase("afterRollout", () => runSteps(steps.afterRollout, step, report, ran));
   if (after.status === "failed") {
-    await diagnoseRelease(ctx, ecs, { failed: after.step, revision: next });
+    // The service as the rollout last saw it names our deployment and its target groups.
+    await diagnoseRelease(ctx, ecs, { failed: after.step, revision: next, service: rollout.service });
     return restore(`${after.step} failed: ${after.reason}`, null, null);
   }
   if (after.status === "inconclusive") {

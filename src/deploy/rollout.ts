@@ -12,7 +12,7 @@ export type RolloutOptions = ServiceChange;
 
 export type RolloutResult =
   /** Our deployment is PRIMARY, COMPLETED, and runs our revision. */
-  | { status: "completed"; seconds: number }
+  | { status: "completed"; seconds: number; service: Service }
   /** It failed or timed out: the previous revision must be restored. */
   | { status: "failed"; reason: string; service: Service | null; inFlight: boolean; updatedAt: number }
   /** UpdateService did not take effect: the service still runs what it ran. */
@@ -47,7 +47,7 @@ export async function rollOut(options: RolloutOptions): Promise<RolloutResult> {
   switch (result.status) {
     case "completed":
       progress.info(`Rollout of ${shortArn(options.taskDefinitionArn)} completed in ${result.seconds}s.`);
-      return { status: "completed", seconds: result.seconds };
+      return { status: "completed", seconds: result.seconds, service: result.service };
     case "aborted":
     case "unknown":
       return { status: "unknown", reason: `${result.reason}; the rollout may still be running` };
