@@ -232,9 +232,9 @@ function failure(
     });
   }
   if (!changed && isAwsAnswer(error)) {
-    // ECS answered with an error of its own before anything changed: the request was refused.
+    // AWS (ECS, ELBv2, CloudWatch Logs) answered with an error before anything changed: refused.
     return ctx.report.finish("failed", ExitCode.BadInput, {
-      reason: `ECS refused ${ctx.report.command} (${error.name}: ${error.message}); nothing was changed.`,
+      reason: `AWS refused ${ctx.report.command} (${error.name}: ${error.message}); nothing was changed.`,
       nextSteps: [
         `check environments.${environment?.environmentName ?? "NAME"} in shipyard.json against the message`,
       ],

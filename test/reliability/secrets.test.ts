@@ -101,7 +101,7 @@ describe("an ECS endpoint that echoes the request headers in its errors", () => 
     );
     expect(status.result.code).toBe(2);
     expect(status.report.reason).toMatch(
-      /^ECS refused status \(ValidationException: request rejected; .*\*\*\*/,
+      /^AWS refused status \(ValidationException: request rejected; .*\*\*\*/,
     );
   });
 
