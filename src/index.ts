@@ -34,6 +34,7 @@ import {
   withMigrations,
 } from "./dagger/containers.js";
 import { surfaced } from "./dagger/failure.js";
+import { validateGitHubSettings } from "./dagger/github.js";
 import { buildImage, publishImage, publishReferences } from "./dagger/image.js";
 import { hasScript, requireScripts } from "./dagger/manifest.js";
 import { isEcrRepository, publishAuth, withLoginScrubbed } from "./dagger/registry-auth.js";
@@ -74,6 +75,16 @@ export class Shipyard {
   awsSessionToken?: Secret;
   /** Sentry token for release bookkeeping and the error-rate gate. */
   sentryAuthToken?: Secret;
+  /** The job's GitHub token, for GitHub Deployments (read only by deploy and rollback). */
+  githubToken?: Secret;
+  /** owner/name of the repository the deployments are recorded in. */
+  githubRepository: string;
+  /** The Actions run that deploys, for the deployment's log link. */
+  githubRunId: string;
+  /** GitHub's web address (GitHub Enterprise Server), or "" for github.com. */
+  githubServerUrl: string;
+  /** GitHub's REST API address (GitHub Enterprise Server), or "" for api.github.com. */
+  githubApiUrl: string;
 
   /**
    * Point Shipyard at an app.
@@ -89,6 +100,11 @@ export class Shipyard {
    * @param awsSecretAccessKey AWS secret access key, e.g. env://AWS_SECRET_ACCESS_KEY.
    * @param awsSessionToken Session token of temporary credentials (OIDC role, assumed role), e.g. env://AWS_SESSION_TOKEN.
    * @param sentryAuthToken Sentry token with org:read, project:read and project:releases (the error-rate gate and release bookkeeping), e.g. env://SENTRY_AUTH_TOKEN.
+   * @param githubToken GitHub token with deployments: write, to record deploys and rollbacks as GitHub Deployments (needs --github-repository), e.g. env://GITHUB_TOKEN with GITHUB_TOKEN set from the job's github.token. Read only by deploy and rollback; never printed.
+   * @param githubRepository Repository the GitHub Deployments are recorded in, as owner/name, e.g. acme/api (in a workflow: ${{ github.repository }}). Without --github-token nothing is recorded.
+   * @param githubRunId The Actions run that deploys (${{ github.run_id }}): each deployment status links to its log.
+   * @param githubServerUrl GitHub's address for that link on GitHub Enterprise Server (${{ github.server_url }}). Empty (default): https://github.com.
+   * @param githubApiUrl GitHub's REST API on GitHub Enterprise Server (${{ github.api_url }}). Empty (default): https://api.github.com.
    */
   constructor(
     @argument({
@@ -115,8 +131,22 @@ export class Shipyard {
     awsSecretAccessKey?: Secret,
     awsSessionToken?: Secret,
     sentryAuthToken?: Secret,
+    githubToken?: Secret,
+    githubRepository = "",
+    githubRunId = "",
+    githubServerUrl = "",
+    githubApiUrl = "",
   ) {
     const settings = validateSettings({ app, nodeVersion, pnpmVersion, postgresImage, commit, sourceUrl });
+    const github = validateGitHubSettings(
+      {
+        repository: githubRepository,
+        runId: githubRunId,
+        serverUrl: githubServerUrl,
+        apiUrl: githubApiUrl,
+      },
+      githubToken !== undefined,
+    );
     this.source = source;
     this.app = settings.app;
     this.nodeVersion = settings.nodeVersion;
@@ -128,6 +158,11 @@ export class Shipyard {
     this.awsSecretAccessKey = awsSecretAccessKey;
     this.awsSessionToken = awsSessionToken;
     this.sentryAuthToken = sentryAuthToken;
+    this.githubToken = githubToken;
+    this.githubRepository = github.repository;
+    this.githubRunId = github.runId;
+    this.githubServerUrl = github.serverUrl;
+    this.githubApiUrl = github.apiUrl;
   }
 
   /**
@@ -461,7 +496,13 @@ export class Shipyard {
           dir: this.appDirectory(),
           path: this.app,
           nodeVersion: this.nodeVersion,
-          secrets: this.secrets(),
+          secrets: { ...this.secrets(), githubToken: this.githubToken },
+          github: {
+            repository: this.githubRepository,
+            runId: this.githubRunId,
+            serverUrl: this.githubServerUrl,
+            apiUrl: this.githubApiUrl,
+          },
           ...(publish ? { publish } : {}),
         },
         raw,

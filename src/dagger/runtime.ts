@@ -1,7 +1,7 @@
 /**
  * The Dagger face's Runtime for src/commands: the app's files come from the source Directory, AWS
  * credentials from the Secrets given to the module (their plaintext read only when a client is
- * built, and added to the scrubber at once), progress goes to stderr (Dagger shows it), the
+ * built, and added to the scrubber at once), GitHub Deployments from the module's GitHub arguments, progress goes to stderr (Dagger shows it), the
  * migration lint runs in a glibc container, and a deploy without --image publishes first. The
  * report becomes the function's result: its JSON when it succeeded, else an error that carries the
  * reason, the next steps and the same JSON.
@@ -18,6 +18,7 @@ import { Scrubber } from "../report/scrub.js";
 import { shellQuote } from "../report/shell.js";
 import type { FetchLike } from "../verify/sentry-api.js";
 import { cliResult, runCliContainer, shipyardCli } from "./cli-container.js";
+import { type GitHubSettings, githubEnvironment } from "./github.js";
 
 /** The credentials a user gives the module once (constructor arguments). */
 export interface ModuleSecrets {
@@ -25,6 +26,8 @@ export interface ModuleSecrets {
   awsSecretAccessKey?: Secret | undefined;
   awsSessionToken?: Secret | undefined;
   sentryAuthToken?: Secret | undefined;
+  /** The job's GITHUB_TOKEN, for GitHub Deployments. */
+  githubToken?: Secret | undefined;
 }
 
 /**
@@ -44,6 +47,8 @@ export interface DaggerApp {
   path: string;
   nodeVersion: string;
   secrets: ModuleSecrets;
+  /** Where GitHub Deployments are recorded (used only with the GitHub token). */
+  github: GitHubSettings;
   /** Builds and pushes the image for a deploy given no --image. */
   publish?: ImagePublisher;
 }
@@ -94,6 +99,7 @@ async function plaintext(secret: Secret | undefined, scrubber: Scrubber): Promis
 export async function daggerRuntime(app: DaggerApp, env: string | undefined): Promise<Runtime> {
   const scrubber = new Scrubber();
   const sentryToken = await plaintext(app.secrets.sentryAuthToken, scrubber);
+  const githubToken = await plaintext(app.secrets.githubToken, scrubber);
   const output = new Output(
     {
       stdout: (text) => process.stdout.write(`${text}\n`),
@@ -107,7 +113,10 @@ export async function daggerRuntime(app: DaggerApp, env: string | undefined): Pr
     ...(fetch ? { fetch } : {}),
     // The engine stops the runtime when the call is cancelled; nothing to forward.
     signal: new AbortController().signal,
-    env: { ...process.env, ...(sentryToken ? { SENTRY_AUTH_TOKEN: sentryToken } : {}) },
+    env: {
+      ...githubEnvironment(process.env, app.github, githubToken),
+      ...(sentryToken ? { SENTRY_AUTH_TOKEN: sentryToken } : {}),
+    },
     output,
     files: directoryFiles(app.dir, app.path),
     invocation: daggerInvocation(app, env),
@@ -170,6 +179,8 @@ export function reportResult(report: Report, scrubber: Scrubber): string {
 
 /** The commands that talk to Sentry; the others never read the Sentry token given to the module. */
 const SENTRY_COMMANDS = new Set(["deploy", "verify"]);
+/** The commands that record GitHub Deployments; the others never read the GitHub token. */
+const GITHUB_COMMANDS = new Set(["deploy", "rollback"]);
 
 /** Runs one command of src/commands for a Dagger function and returns the function's result. */
 export async function daggerCommand(
@@ -184,7 +195,11 @@ export async function daggerCommand(
   ]);
   const command = await loadCommand(name);
   if (!command) throw new Error(`no command ${name}`);
-  const secrets = SENTRY_COMMANDS.has(name) ? app.secrets : { ...app.secrets, sentryAuthToken: undefined };
+  const secrets: ModuleSecrets = {
+    ...app.secrets,
+    ...(SENTRY_COMMANDS.has(name) ? {} : { sentryAuthToken: undefined }),
+    ...(GITHUB_COMMANDS.has(name) ? {} : { githubToken: undefined }),
+  };
   const runtime = await daggerRuntime({ ...app, secrets }, env);
   const report = await runCommand(command, runtime, raw);
   await runtime.output.emit(report, { json: false });

@@ -102,6 +102,10 @@ function constructorArgs(
     postgresImage: "postgres:16",
     commit: "",
     sourceUrl: "",
+    githubRepository: "",
+    githubRunId: "",
+    githubServerUrl: "",
+    githubApiUrl: "",
     ...(credentials
       ? Object.fromEntries(Object.entries(CREDENTIALS).map(([name, uri]) => [name, secretId(engine, uri)]))
       : {}),

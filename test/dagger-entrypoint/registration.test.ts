@@ -71,6 +71,24 @@ const EXPECTED_CONSTRUCTOR = {
   awsSecretAccessKey: arg("Secret?", ["AWS secret access key", "env://AWS_SECRET_ACCESS_KEY."]),
   awsSessionToken: arg("Secret?", ["Session token of temporary credentials", "env://AWS_SESSION_TOKEN."]),
   sentryAuthToken: arg("Secret?", ["Sentry token", "env://SENTRY_AUTH_TOKEN."]),
+  githubToken: arg("Secret?", [
+    "GitHub token with deployments: write",
+    "deploy and rollback; never printed.",
+  ]),
+  githubRepository: arg(
+    "String",
+    ["Repository the GitHub Deployments are recorded in", "Without --github-token nothing is recorded."],
+    { default: "" },
+  ),
+  githubRunId: arg("String", ["The Actions run that deploys", "each deployment status links to its log."], {
+    default: "",
+  }),
+  githubServerUrl: arg("String", ["GitHub's address for that link", "Empty (default): https://github.com."], {
+    default: "",
+  }),
+  githubApiUrl: arg("String", ["GitHub's REST API on GitHub Enterprise Server", "https://api.github.com."], {
+    default: "",
+  }),
 };
 
 const EXPECTED_FUNCTIONS = {

@@ -42,6 +42,12 @@ export interface ShipyardArgs {
   awsSecretAccessKey?: string;
   awsSessionToken?: string;
   sentryAuthToken?: string;
+  /** Secret URI for --github-token, e.g. "env://GITHUB_TOKEN". */
+  githubToken?: string;
+  githubRepository?: string;
+  githubRunId?: string;
+  githubServerUrl?: string;
+  githubApiUrl?: string;
 }
 
 const secret = (uri: string | undefined): Secret | undefined => (uri ? dag.secret(uri) : undefined);
@@ -60,6 +66,11 @@ export function shipyardFor(args: ShipyardArgs = {}): Shipyard {
     secret(args.awsSecretAccessKey),
     secret(args.awsSessionToken),
     secret(args.sentryAuthToken),
+    secret(args.githubToken),
+    args.githubRepository ?? "",
+    args.githubRunId ?? "",
+    args.githubServerUrl ?? "",
+    args.githubApiUrl ?? "",
   );
 }
 

@@ -115,6 +115,11 @@ describe("registration", () => {
       "awsSecretAccessKey",
       "awsSessionToken",
       "sentryAuthToken",
+      "githubToken",
+      "githubRepository",
+      "githubRunId",
+      "githubServerUrl",
+      "githubApiUrl",
     ]);
     expect(args["source"]!.type).toEqual({ kind: "OBJECT_KIND", name: "Directory" });
     expect(args["source"]!.defaultPath).toBe("/");
@@ -135,10 +140,21 @@ describe("registration", () => {
       awsSecretAccessKey: undefined,
       awsSessionToken: undefined,
       sentryAuthToken: undefined,
+      githubToken: undefined,
+      githubRepository: "",
+      githubRunId: "",
+      githubServerUrl: "",
+      githubApiUrl: "",
     });
     // The credentials are given once, to the module, and only the functions that reach AWS or Sentry
     // read them: checks and builds must run without any.
-    for (const name of ["awsAccessKeyId", "awsSecretAccessKey", "awsSessionToken", "sentryAuthToken"]) {
+    for (const name of [
+      "awsAccessKeyId",
+      "awsSecretAccessKey",
+      "awsSessionToken",
+      "sentryAuthToken",
+      "githubToken",
+    ]) {
       expect(args[name]!.type, name).toEqual({ kind: "OBJECT_KIND", name: "Secret" });
       expect(args[name]!.isOptional, name).toBe(true);
     }
@@ -198,6 +214,7 @@ describe("registration", () => {
       "constructor --awsAccessKeyId",
       "constructor --awsSecretAccessKey",
       "constructor --awsSessionToken",
+      "constructor --githubToken",
       "constructor --sentryAuthToken",
       "deploy --registryPassword",
       "publish --password",
