@@ -97,6 +97,20 @@ export class Elb {
     return answer.TargetGroups ?? [];
   }
 
+  /** DescribeTargetGroupAttributes: one target group's attributes (deregistration delay...), by key. */
+  async describeTargetGroupAttributes(
+    targetGroupArn: string,
+    signal?: AbortSignal,
+  ): Promise<Record<string, string>> {
+    const { DescribeTargetGroupAttributesCommand } = await sdk();
+    const answer = await this.send<{ Attributes?: Array<{ Key?: string; Value?: string }> }>(
+      "DescribeTargetGroupAttributes",
+      new DescribeTargetGroupAttributesCommand({ TargetGroupArn: targetGroupArn }),
+      signal,
+    );
+    return Object.fromEntries((answer.Attributes ?? []).map((a) => [a.Key ?? "", a.Value ?? ""]));
+  }
+
   /** A target group by name, or null when there is none. */
   async findTargetGroup(name: string): Promise<TargetGroup | null> {
     const { DescribeTargetGroupsCommand } = await sdk();

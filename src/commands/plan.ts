@@ -10,6 +10,8 @@ import { strategies } from "../deploy/strategies.js";
 import { ExitCode, InputError } from "../errors.js";
 import type { Report } from "../report/report.js";
 import type { EnvironmentContext } from "./context.js";
+import { readGateways } from "./diagnose.js";
+import { printRolloutSpeed, rolloutSpeed } from "./rollout-speed.js";
 import { defineCommand, environmentOptions, type OptionValues } from "./spec.js";
 
 const options = {
@@ -78,6 +80,20 @@ async function plan(ctx: EnvironmentContext, options: Options): Promise<Report> 
   for (const line of taskChanges) progress.info(`    ${line}`);
   progress.info(settingChanges.length > 0 ? "  deployment settings:" : "  deployment settings: no changes");
   for (const line of settingChanges) progress.info(`    ${line}`);
+  // How long the rollout this plan leads to would take, and which settings would shorten it.
+  const strategy = strategies[environment.deployment.strategy];
+  const speed = await rolloutSpeed({
+    service: lookup.service,
+    containers: rendered.containerDefinitions,
+    containerName: environment.container,
+    deploymentConfiguration: desired,
+    strategy: environment.deployment.strategy,
+    bakeSeconds: strategy.bakeSeconds(environment.deployment),
+    elb: readGateways(ctx).elb,
+    signal: ctx.runtime.signal,
+  });
+  printRolloutSpeed(progress, speed);
+  for (const note of speed.notes) report.warn(note);
   return report
     .set({
       image: options.image ?? liveImage,
@@ -88,6 +104,7 @@ async function plan(ctx: EnvironmentContext, options: Options): Promise<Report> 
       taskDefinitionChanges: taskChanges,
       deploymentChanges: settingChanges,
       renderedTaskDefinition: rendered,
+      rolloutSpeed: speed,
     })
     .finish("planned", ExitCode.Success);
 }

@@ -4,6 +4,7 @@
  */
 import type { Service } from "@aws-sdk/client-ecs";
 import { shortArn } from "../aws/ecs.js";
+import type { Strategy } from "../config/schema.js";
 import { imageOf, releaseOf } from "../config/taskdef.js";
 import { type Claim, claimsOf, describeClaim } from "../deploy/lock.js";
 import { deploymentInFlight } from "../deploy/preflight.js";
@@ -11,6 +12,8 @@ import { TAG } from "../deploy/revisions.js";
 import type { Progress } from "../report/progress.js";
 import type { Report } from "../report/report.js";
 import type { EnvironmentContext } from "./context.js";
+import { readGateways } from "./diagnose.js";
+import { printRolloutSpeed, rolloutSpeed } from "./rollout-speed.js";
 import { defineCommand, environmentOptions } from "./spec.js";
 
 const RECENT_EVENTS = 10;
@@ -73,6 +76,19 @@ async function status(ctx: EnvironmentContext): Promise<Report> {
     })),
   };
   printStatus(ctx.output, service, release, details.recentEvents, rollbackTarget, claims);
+  // How long the next rollout would take with the service's settings as they are.
+  const speed = await rolloutSpeed({
+    service,
+    containers: current.taskDefinition.containerDefinitions ?? [],
+    containerName: environment.container,
+    deploymentConfiguration: service.deploymentConfiguration ?? {},
+    strategy: strategyOf(service),
+    bakeSeconds: 0,
+    elb: readGateways(ctx).elb,
+    signal: ctx.runtime.signal,
+  });
+  printRolloutSpeed(ctx.output, speed);
+  for (const note of speed.notes) report.warn(note);
   return report
     .set({
       image: imageOf(current.taskDefinition, environment.container),
@@ -80,7 +96,7 @@ async function status(ctx: EnvironmentContext): Promise<Report> {
       taskDefinition: service.taskDefinition ?? null,
       previousTaskDefinition: rollbackTarget,
     })
-    .section("details", details)
+    .section("details", { ...details, rolloutSpeed: speed })
     .succeeded();
 }
 
@@ -106,4 +122,14 @@ function printStatus(
   for (const claim of claims) progress.info(`  lock claimed by ${describeClaim(claim)}`);
   if (events.length > 0) progress.info("  recent events:");
   for (const e of events) progress.info(`    ${e.at ?? ""} ${e.message}`);
+}
+
+/** The strategy the service is set to (its deploymentConfiguration.strategy; ROLLING when absent). */
+function strategyOf(service: Service): Strategy {
+  const names: Record<string, Strategy> = {
+    BLUE_GREEN: "blue-green",
+    CANARY: "canary",
+    LINEAR: "linear",
+  };
+  return names[service.deploymentConfiguration?.strategy ?? "ROLLING"] ?? "rolling";
 }

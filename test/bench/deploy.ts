@@ -15,6 +15,12 @@ import { fileURLToPath } from "node:url";
 import { ECSClient, UpdateServiceCommand, waitUntilServicesStable } from "@aws-sdk/client-ecs";
 import { Ecs } from "../../src/aws/ecs.js";
 import { HealthCheckSchema, VerifySchema } from "../../src/config/schema.js";
+import {
+  ASSUMED_TASK_START_SECONDS,
+  AWS_DEFAULTS,
+  adviseRollout,
+  formatSeconds,
+} from "../../src/deploy/advisor.js";
 import { strategies } from "../../src/deploy/strategies.js";
 import { EventLog, waitForDeployment } from "../../src/deploy/wait.js";
 import { type Behaviour, EcsSimulator } from "../../src/emulator/ecs/simulator.js";
@@ -409,6 +415,58 @@ async function timeBudget(): Promise<string[]> {
   ];
 }
 
+/**
+ * The rollout-speed advisor on Shipyard's bundled task-def.json behind a target group left at AWS's
+ * defaults (deregistration delay 300 s, health checks 30 s × 5, no grace period), 2 tasks, the
+ * default 200%/100%: the predicted rollout before and after the settings the advisor names.
+ */
+function rolloutSpeedRows(): string[] {
+  const path = fileURLToPath(new URL("../../task-def.json", import.meta.url));
+  const template = JSON.parse(readFileSync(path, "utf8")) as {
+    containerDefinitions: Array<{
+      healthCheck?: { interval?: number; retries?: number; startPeriod?: number };
+      stopTimeout?: number;
+    }>;
+  };
+  const container = template.containerDefinitions[0]!;
+  const result = adviseRollout({
+    desiredCount: 2,
+    maximumPercent: 200,
+    minimumHealthyPercent: 100,
+    healthCheckGracePeriodSeconds: 0,
+    loadBalancer: {
+      targetGroup: "web",
+      healthCheckIntervalSeconds: AWS_DEFAULTS.healthCheckIntervalSeconds,
+      healthyThresholdCount: AWS_DEFAULTS.healthyThresholdCount,
+      deregistrationDelaySeconds: AWS_DEFAULTS.deregistrationDelaySeconds,
+    },
+    containerHealthCheck: {
+      intervalSeconds: container.healthCheck?.interval ?? AWS_DEFAULTS.containerHealthCheckIntervalSeconds,
+      retries: container.healthCheck?.retries ?? 3,
+      startPeriodSeconds: container.healthCheck?.startPeriod ?? 0,
+    },
+    stopTimeoutSeconds: container.stopTimeout ?? null,
+    taskStartSeconds: ASSUMED_TASK_START_SECONDS,
+    bakeSeconds: 0,
+  });
+  const parts = (p: typeof result.now) => p.parts.map((x) => `${x.part} ${x.seconds} s`).join(" + ");
+  return [
+    "",
+    "### Rollout speed (the advisor, bundled task-def.json)",
+    "",
+    `Shipyard's bundled task-def.json (container health check every ${container.healthCheck?.interval} s, stopTimeout ${container.stopTimeout} s) behind a target group at AWS's defaults (deregistration delay ${AWS_DEFAULTS.deregistrationDelaySeconds} s, health checks ${AWS_DEFAULTS.healthCheckIntervalSeconds} s × ${AWS_DEFAULTS.healthyThresholdCount}), no grace period, 2 tasks at 200%/100%; task start assumed ${ASSUMED_TASK_START_SECONDS} s. Predicted by the advisor's model (\`shipyard plan\` prints the same).`,
+    "",
+    "| Settings | Predicted rollout | Parts | Dominated by |",
+    "|---|---:|---|---|",
+    `| AWS defaults | ${formatSeconds(result.now.seconds ?? 0)} | ${parts(result.now)} | ${result.now.dominatedBy} |`,
+    ...result.advice.map(
+      (a) =>
+        `| + ${a.setting} ${a.from} → ${a.to} | ${formatSeconds(a.predictedSeconds)} | −${a.savesSeconds} s | |`,
+    ),
+    `| with every advice | ${formatSeconds(result.withAdvice.seconds ?? 0)} | ${parts(result.withAdvice)} | ${result.withAdvice.dominatedBy} |`,
+  ];
+}
+
 export async function run(): Promise<string> {
   const throttling = [
     "",
@@ -448,6 +506,7 @@ export async function run(): Promise<string> {
     ...rows,
     ...throttling,
     ...(await timeBudget()),
+    ...rolloutSpeedRows(),
   ].join("\n");
 }
 

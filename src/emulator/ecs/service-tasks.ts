@@ -107,6 +107,11 @@ export interface SimTargetGroup {
   name: string;
   port: number;
   healthCheckPath: string;
+  /** Health check interval and passes in a row (AWS defaults: 30 s, 5). */
+  healthCheckIntervalSeconds: number;
+  healthyThresholdCount: number;
+  /** deregistration_delay.timeout_seconds (AWS default: 300). */
+  deregistrationDelaySeconds: number;
 }
 
 /** DescribeTasks' view of a service task. */

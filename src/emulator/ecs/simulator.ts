@@ -48,6 +48,16 @@
  *   sim.createService({..., loadBalancers: [{ targetGroupArn: tg, containerName: "app", containerPort: 3000 }]});
  *   DescribeTargetHealth shows the running tasks as healthy targets and a failing deployment's tasks
  *   as its failure's `target` says; DescribeTargetGroups answers the groups.
+ *   Health check and draining settings: sim.createTargetGroup({ name, healthCheckIntervalSeconds: 30,
+ *   healthyThresholdCount: 5, deregistrationDelaySeconds: 300 }) (AWS's defaults when absent),
+ *   sim.modifyTargetGroup(arn, {...}); DescribeTargetGroupAttributes answers the delay.
+ * Rollout pace from the settings (off by default: sim.timing decides): sim.settingsTiming =
+ *   { taskStartSeconds: 30, appReadySeconds?: 0 } makes a healthy deployment follow ECS's scheduler
+ *   (rollout-schedule.ts): batches bounded by maximumPercent/minimumHealthyPercent; a new task is
+ *   healthy after its container health check (first passing check, every `interval` s), the service's
+ *   healthCheckGracePeriodSeconds (sim.createService({..., healthCheckGracePeriodSeconds })) and the
+ *   target group's healthyThresholdCount passes `healthCheckIntervalSeconds` apart; old tasks drain
+ *   for the deregistration delay, then stop.
  * CloudWatch Logs (same endpoint): a failed task's `logs` go to its awslogs stream (prefix/container/taskId)
  *   when its task definition logs with awslogs; sim.logs.put(group, stream, lines, atMs) writes more.
  *   GetLogEvents, FilterLogEvents.
@@ -67,6 +77,7 @@
  */
 import { AwsError, type RunningServer, serve } from "./http.js";
 import { LogBook } from "./logs.js";
+import { playRollout, type Schedule } from "./rollout-schedule.js";
 import {
   type ServiceTask,
   type SimTargetGroup,
@@ -125,6 +136,8 @@ interface SimDeployment {
   behaviour: Behaviour;
   isRollback: boolean;
   serviceDeploymentArn: string;
+  /** The scheduler's plan, when the pace follows the settings (null: it can never finish). */
+  schedule?: Schedule | null;
 }
 
 interface SimServiceDeployment {
@@ -152,6 +165,7 @@ interface SimService {
   events: Array<{ id: string; createdAt: Date; message: string }>;
   tags: Tag[];
   loadBalancers: Json[];
+  healthCheckGracePeriodSeconds?: number;
 }
 
 const ACCOUNT = "123456789012";
@@ -163,6 +177,8 @@ export class EcsSimulator {
   defaultBehaviour: Behaviour = "healthy";
   rollbackBehaviour: Behaviour = "healthy";
   timing = { startSeconds: 5, healthySeconds: 20, failAfterSeconds: 30 };
+  /** When set, a healthy deployment's pace follows the service's settings (see the header). */
+  settingsTiming: { taskStartSeconds: number; appReadySeconds?: number } | null = null;
   omitRolloutState = false;
   onCall: ((call: RecordedCall) => void) | undefined;
   /** Awaited before a call takes effect (after onCall): a slow request. */
@@ -244,6 +260,7 @@ export class EcsSimulator {
     deploymentConfiguration?: Json;
     /** Target groups the service registers its tasks in (see createTargetGroup). */
     loadBalancers?: Array<{ targetGroupArn: string; containerName: string; containerPort: number }>;
+    healthCheckGracePeriodSeconds?: number;
   }): string {
     const cluster = options.cluster ?? "main";
     const name = options.service ?? "web";
@@ -266,6 +283,9 @@ export class EcsSimulator {
       events: [],
       tags: [],
       loadBalancers: options.loadBalancers ?? [],
+      ...(options.healthCheckGracePeriodSeconds !== undefined
+        ? { healthCheckGracePeriodSeconds: options.healthCheckGracePeriodSeconds }
+        : {}),
     };
     const replaced = this.services.get(`${cluster}/${name}`);
     if (replaced) this.stopReplacedTasks(replaced, null, this.clock.now());
@@ -279,15 +299,38 @@ export class EcsSimulator {
   }
 
   /** A target group for services to register their tasks in; returns its ARN. */
-  createTargetGroup(options: { name: string; port?: number; healthCheckPath?: string }): string {
+  createTargetGroup(options: {
+    name: string;
+    port?: number;
+    healthCheckPath?: string;
+    healthCheckIntervalSeconds?: number;
+    healthyThresholdCount?: number;
+    deregistrationDelaySeconds?: number;
+  }): string {
     const arn = `arn:aws:elasticloadbalancing:${this.region}:${ACCOUNT}:targetgroup/${options.name}/${(this.targetGroups.size + 1).toString(16).padStart(16, "0")}`;
     this.targetGroups.set(arn, {
       arn,
       name: options.name,
       port: options.port ?? 80,
       healthCheckPath: options.healthCheckPath ?? "/health",
+      healthCheckIntervalSeconds: options.healthCheckIntervalSeconds ?? 30,
+      healthyThresholdCount: options.healthyThresholdCount ?? 5,
+      deregistrationDelaySeconds: options.deregistrationDelaySeconds ?? 300,
     });
     return arn;
+  }
+
+  /** What ModifyTargetGroup / ModifyTargetGroupAttributes would do (Shipyard never sends them). */
+  modifyTargetGroup(
+    arn: string,
+    changes: Partial<
+      Pick<
+        SimTargetGroup,
+        "healthCheckIntervalSeconds" | "healthyThresholdCount" | "deregistrationDelaySeconds"
+      >
+    >,
+  ): void {
+    Object.assign(this.targetGroup(arn), changes);
   }
 
   /** A service's tasks, running and stopped, oldest first (a test reads their ids and log streams). */
@@ -449,6 +492,16 @@ export class EcsSimulator {
     FilterLogEvents: (input) => this.logs.filterLogEvents(input),
     DescribeTargetHealth: (input) => this.describeTargetHealth(input),
     DescribeTargetGroups: (input) => this.describeTargetGroups(input),
+    DescribeTargetGroupAttributes: (input) => {
+      const group = this.targetGroup(String(input.TargetGroupArn));
+      return {
+        Attributes: [
+          { Key: "deregistration_delay.timeout_seconds", Value: String(group.deregistrationDelaySeconds) },
+          { Key: "stickiness.enabled", Value: "false" },
+          { Key: "load_balancing.algorithm.type", Value: "round_robin" },
+        ],
+      };
+    },
     StopTask: (input) => {
       this.clusterName(input.cluster);
       return this.tasks.stop(String(input.task), this.clock.now());
@@ -635,7 +688,9 @@ export class EcsSimulator {
     if (primary?.rolloutState !== "IN_PROGRESS") return;
     const elapsed = (now - primary.createdAtMs) / 1000;
     const { startSeconds, healthySeconds, failAfterSeconds } = this.timing;
-    if (primary.behaviour === "healthy") {
+    if (primary.behaviour === "healthy" && this.settingsTiming) {
+      this.advanceBySettings(service, primary, now);
+    } else if (primary.behaviour === "healthy") {
       if (elapsed >= startSeconds && primary.runningCount === 0) {
         Object.assign(primary, { runningCount: primary.desiredCount, pendingCount: 0, updatedAtMs: now });
         this.startTasks(service, primary, now);
@@ -652,6 +707,76 @@ export class EcsSimulator {
       const breaker = service.deploymentConfiguration.deploymentCircuitBreaker as Json | undefined;
       if (breaker?.enable === true && elapsed >= failAfterSeconds) this.fail(service, primary, breaker, now);
     }
+  }
+
+  /**
+   * A healthy deployment paced by the settings: tasks launch and old ones stop as the scheduler's
+   * plan says, each at its planned instant (not the instant the clock was read).
+   */
+  private advanceBySettings(service: SimService, primary: SimDeployment, now: number): void {
+    const timing = this.settingsTiming!;
+    if (primary.schedule === undefined) primary.schedule = this.planRollout(service, primary);
+    const schedule = primary.schedule;
+    if (schedule === null) return;
+    const at = (seconds: number) => primary.createdAtMs + seconds * 1000;
+    const ours = this.serviceTasks(service.cluster, service.name).filter((t) => t.startedBy === primary.id);
+    const launched = schedule.launches.filter((s) => at(s) <= now);
+    const running = launched.filter((s) => at(s + timing.taskStartSeconds) <= now);
+    for (const launch of running.slice(ours.length)) {
+      const task = this.newServiceTask(service, primary, at(launch));
+      task.startedAtMs = at(launch + timing.taskStartSeconds);
+    }
+    const old = this.serviceTasks(service.cluster, service.name).filter(
+      (t) => t.startedBy !== primary.id && t.stoppedAtMs === undefined,
+    );
+    const stopping = schedule.oldStops.filter((s) => at(s) <= now);
+    const alreadyStopped = schedule.oldStops.length - old.length;
+    for (const [i, task] of old.slice(0, Math.max(0, stopping.length - alreadyStopped)).entries()) {
+      Object.assign(task, {
+        stoppedAtMs: at(stopping[alreadyStopped + i]!),
+        stopCode: "ServiceSchedulerInitiated",
+        stoppedReason: `Scaling activity initiated by (deployment ${primary.id})`,
+      });
+    }
+    Object.assign(primary, {
+      runningCount: running.length,
+      pendingCount: primary.desiredCount - running.length,
+      updatedAtMs: now,
+    });
+    const finish = at(schedule.completeSeconds) + this.bakeSeconds(service) * 1000;
+    if (finish <= now) this.complete(service, primary, finish);
+  }
+
+  /** The scheduler's plan for a deployment, from the service's percents, target group, task definition. */
+  private planRollout(service: SimService, deployment: SimDeployment): Schedule | null {
+    const timing = this.settingsTiming!;
+    const ready = timing.appReadySeconds ?? 0;
+    const group = service.loadBalancers
+      .map((lb) => this.targetGroups.get(String(lb.targetGroupArn)))
+      .find((g) => g !== undefined);
+    const check = this.firstContainer(deployment.taskDefinition).healthCheck as Json | undefined;
+    // A check passes once the app is ready: the first one at or after that instant.
+    const firstPass = (interval: number) => Math.max(1, Math.ceil(ready / interval)) * interval;
+    const containerHealthy = check ? firstPass(Number(check.interval ?? 30)) : 0;
+    const targetHealthy = group
+      ? firstPass(group.healthCheckIntervalSeconds) +
+        (group.healthyThresholdCount - 1) * group.healthCheckIntervalSeconds
+      : 0;
+    const config = service.deploymentConfiguration;
+    const rolling = ROLLING_STRATEGIES.has(config.strategy as string | undefined);
+    const oldCount = this.serviceTasks(service.cluster, service.name).filter(
+      (t) => t.startedBy !== deployment.id && t.stoppedAtMs === undefined,
+    ).length;
+    return playRollout({
+      desiredCount: deployment.desiredCount,
+      oldCount,
+      // Blue-green, canary and linear start the whole new revision at once.
+      maximumPercent: rolling ? Number(config.maximumPercent ?? 200) : 200,
+      minimumHealthyPercent: rolling ? Number(config.minimumHealthyPercent ?? 100) : 100,
+      taskStartSeconds: timing.taskStartSeconds,
+      healthySeconds: Math.max(containerHealthy, service.healthCheckGracePeriodSeconds ?? 0, targetHealthy),
+      drainSeconds: group?.deregistrationDelaySeconds ?? 0,
+    });
   }
 
   private bakeSeconds(service: SimService): number {
@@ -941,6 +1066,8 @@ export class EcsSimulator {
           TargetType: "ip",
           HealthCheckProtocol: "HTTP",
           HealthCheckPath: group.healthCheckPath,
+          HealthCheckIntervalSeconds: group.healthCheckIntervalSeconds,
+          HealthyThresholdCount: group.healthyThresholdCount,
           Matcher: { HttpCode: "200" },
         };
       }),
@@ -1017,6 +1144,9 @@ export class EcsSimulator {
       deploymentConfiguration: service.deploymentConfiguration,
       deploymentController: { type: service.controller },
       ...(service.loadBalancers.length > 0 ? { loadBalancers: service.loadBalancers } : {}),
+      ...(service.healthCheckGracePeriodSeconds !== undefined
+        ? { healthCheckGracePeriodSeconds: service.healthCheckGracePeriodSeconds }
+        : {}),
       deployments,
       events: service.events,
       ...(tags ? { tags } : {}),
