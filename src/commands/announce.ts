@@ -355,7 +355,11 @@ function registerUrlSecret(scrubber: EnvironmentContext["output"]["scrubber"], u
 
 /** GitHub Actions with a token and a repository: deployments are recorded; anywhere else: not. */
 function githubRepository(env: NodeJS.ProcessEnv): GitHubRepository | null {
-  if (env.GITHUB_ACTIONS !== "true") return null;
+  return env.GITHUB_ACTIONS === "true" ? githubAccess(env) : null;
+}
+
+/** A token and a repository, wherever the command runs (reads such as commit times need no Actions). */
+export function githubAccess(env: NodeJS.ProcessEnv): GitHubRepository | null {
   const token = GITHUB_TOKEN_VARIABLES.map((name) => env[name]?.trim()).find(Boolean);
   const [owner, repo, ...rest] = (env.GITHUB_REPOSITORY ?? "").split("/");
   if (!token || !owner || !repo || rest.length > 0) return null;

@@ -3,9 +3,9 @@
  * deploys and rollbacks recorded on the family's revisions (src/deploy/history.ts):
  *
  * - deploy frequency: deploys that succeeded (verified in production), per day and per week;
- * - lead time for changes: from the commit's time (`git show -s --format=%ct SHA` in the app folder)
- *   to the end of the deploy that verified it in production; the median, and how many commits git
- *   could not find (unknown: shallow clone, another repository);
+ * - lead time for changes: from the commit's time (`git show -s --format=%ct SHA` in the app folder,
+ *   else the GitHub API with a token) to the end of the deploy that verified it in production; the
+ *   median, and how many commits neither could find (unknown);
  * - change failure rate: of the deploys that changed production (UpdateService was sent), those
  *   that were restored, failed, or rolled back later;
  * - time to restore: for each of those failed changes, from the moment production began to change
@@ -23,7 +23,9 @@ import {
   historyEvents,
   readRevisions,
 } from "../deploy/history.js";
+import { DELIVERY_TIMEOUT_MS } from "../report/delivery.js";
 import type { Report } from "../report/report.js";
+import { githubAccess } from "./announce.js";
 import type { EnvironmentContext } from "./context.js";
 import { noRevision } from "./history.js";
 import { defineCommand, environmentOptions, type OptionValues, wholeNumberOption } from "./spec.js";
@@ -48,7 +50,7 @@ type Options = OptionValues<typeof options>;
 export const command = defineCommand({
   name: "metrics",
   description:
-    "Computes the four delivery metrics of an environment over the last N days — deploy frequency, lead time for changes (commit time from git), change failure rate, time to restore — from the history recorded on the task definition revisions, with a small chart. Changes nothing.",
+    "Computes the four delivery metrics of an environment over the last N days — deploy frequency, lead time for changes (commit time from git, else from the GitHub API with a token), change failure rate, time to restore — from the history recorded on the task definition revisions, with a small chart. Changes nothing.",
   config: "environment",
   options,
   examples: ["shipyard metrics --env production", "shipyard metrics --env production --days 90 --json"],
@@ -95,8 +97,11 @@ async function metrics(ctx: EnvironmentContext, values: Options): Promise<Report
     );
   }
   const events = historyEvents(read.revisions, ctx.environmentName);
-  const commitTimes = await commitTimesOf(events, { from, now }, (sha) =>
-    gitCommitTime(ctx.appRoot, sha, runtime.env),
+  const fromGitHub = await githubCommitTimes(ctx);
+  const commitTimes = await commitTimesOf(
+    events,
+    { from, now },
+    async (sha) => (await gitCommitTime(ctx.appRoot, sha, runtime.env)) ?? (await fromGitHub(sha)),
   );
   const result = deliveryMetrics(events, { from, now, commitTimes });
   const chart = deployChart(events, { from, now });
@@ -131,6 +136,32 @@ export function gitCommitTime(appRoot: string, sha: string, env: NodeJS.ProcessE
       },
     );
   });
+}
+
+/**
+ * Commit times from the GitHub API, for commits the app folder's git does not have (a shallow CI
+ * checkout): with a token and GITHUB_REPOSITORY, else none. A failed answer is one warning, and the
+ * rest are not asked.
+ */
+async function githubCommitTimes(ctx: EnvironmentContext): Promise<(sha: string) => Promise<number | null>> {
+  const access = githubAccess(ctx.runtime.env);
+  if (access === null) return async () => null;
+  ctx.output.scrubber.add(access.token);
+  const { GitHubDeployments } = await import("../report/github.js");
+  const github = await GitHubDeployments.open(access, {
+    fetch: ctx.runtime.fetch ?? ((input, init) => fetch(input, init)),
+    requestSignal: ctx.runtime.requestSignal ?? ((ms) => AbortSignal.timeout(ms)),
+    timeoutMs: DELIVERY_TIMEOUT_MS,
+  });
+  let failed = false;
+  return async (sha) => {
+    if (failed || !/^[0-9a-f]{7,40}$/i.test(sha)) return null;
+    const answer = await github.commitTime(sha);
+    if (answer.ok) return answer.value;
+    failed = true;
+    ctx.report.warn(`GitHub could not give commit times (${answer.problem}); those lead times are unknown`);
+    return null;
+  };
 }
 
 export interface Window {
@@ -254,8 +285,8 @@ export function metricLines(m: DeliveryMetrics, days: number): Record<string, st
     deployFrequency: `${m.deployFrequency.succeeded} succeeded in ${days} days (${perWeek} per week, ${m.deployFrequency.perDay} per day); ${m.deploys.total} attempted`,
     leadTime:
       m.leadTime.medianSeconds === null
-        ? `unknown (${m.leadTime.unknown} commit(s) not found in git)`
-        : `median ${formatDuration(m.leadTime.medianSeconds)} over ${m.leadTime.known} deploy(s)${m.leadTime.unknown > 0 ? `; ${m.leadTime.unknown} unknown (commit not in git)` : ""}`,
+        ? `unknown (${m.leadTime.unknown} commit(s) not found in git or on GitHub)`
+        : `median ${formatDuration(m.leadTime.medianSeconds)} over ${m.leadTime.known} deploy(s)${m.leadTime.unknown > 0 ? `; ${m.leadTime.unknown} unknown (commit not in git or on GitHub)` : ""}`,
     changeFailureRate:
       m.changeFailureRate.rate === null
         ? "no change reached production"

@@ -90,6 +90,23 @@ export class GitHubDeployments {
     });
   }
 
+  /** When a commit was made (its committer date, ms), for lead time when git does not have it. */
+  commitTime(sha: string): Promise<Delivered<number | null>> {
+    return deliver(this.delivery, async (signal) => {
+      const answer = await this.octokit.rest.repos
+        .getCommit({ ...this.where, ref: sha, request: { signal } })
+        .catch((error: { status?: number }) => {
+          // Not in the repository (another repository's commit, a force-pushed one): unknown, not a fault.
+          if (error.status === 404 || error.status === 422) return null;
+          throw error;
+        });
+      if (answer === null) return null;
+      const date = answer.data.commit.committer?.date ?? answer.data.commit.author?.date;
+      const ms = date ? Date.parse(date) : Number.NaN;
+      return Number.isFinite(ms) ? ms : null;
+    });
+  }
+
   status(deploymentId: number, status: DeploymentStatus): Promise<Delivered<void>> {
     return deliver(this.delivery, async (signal) => {
       await this.octokit.rest.repos.createDeploymentStatus({

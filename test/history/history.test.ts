@@ -2,8 +2,10 @@
  * `history` and `metrics` against the ECS simulator (the real SDK over HTTP), on a recorded history
  * (seed.ts): what they show, the exact metrics, and how many AWS calls they make.
  */
+
 import { afterEach, describe, expect, it } from "vitest";
 import { reportToMarkdown } from "../../src/report/markdown.js";
+import { startFakeGitHub } from "../notify/fakes.js";
 import { configText, digest, startWorld, type World } from "../support/world.js";
 import {
   COMMIT_TIMES,
@@ -146,7 +148,7 @@ describe("shipyard metrics", () => {
     });
     expect(report.details).toMatchObject({
       deployFrequency: "4 succeeded in 30 days (0.93 per week, 0.13 per day); 7 attempted",
-      leadTime: "median 1h 04m over 3 deploy(s); 1 unknown (commit not in git)",
+      leadTime: "median 1h 04m over 3 deploy(s); 1 unknown (commit not in git or on GitHub)",
       changeFailureRate: "50% (3 of 6 changes)",
       timeToRestore: "median 2h 04m over 3 restore(s)",
     });
@@ -182,7 +184,63 @@ describe("shipyard metrics", () => {
     expect(report.details?.metrics).toMatchObject({
       leadTime: { medianSeconds: null, known: 0, unknown: 4 },
     });
-    expect(report.details?.leadTime).toBe("unknown (4 commit(s) not found in git)");
+    expect(report.details?.leadTime).toBe("unknown (4 commit(s) not found in git or on GitHub)");
+  });
+
+  it("asks GitHub for the commits git does not have (a shallow checkout), with a token", async () => {
+    const { repo } = await seededWorld();
+    h.files.root = "/nonexistent-app-folder";
+    const token = "ghs_metricsCommitTimes0123456789";
+    const [k3 = "", k4 = "", k7 = ""] = repo.shas;
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const github = await startFakeGitHub(token, "acme/app", {
+      [k3]: iso(COMMIT_TIMES[0]!),
+      [k4]: iso(COMMIT_TIMES[1]!),
+      [k7]: iso(COMMIT_TIMES[2]!),
+    });
+    try {
+      const env = {
+        ...h.env,
+        SHIPYARD_GITHUB_TOKEN: token,
+        GITHUB_REPOSITORY: "acme/app",
+        GITHUB_API_URL: github.url,
+      };
+      const report = await h.run("metrics", { env: "staging" }, { env });
+      // The same three lead times git gave, and web:9's commit is on GitHub neither.
+      expect(report.details?.metrics).toMatchObject({ leadTime: EXPECTED_METRICS.leadTime });
+      expect(github.requests.map((r) => `${r.method} ${r.path}`).sort()).toEqual(
+        [k3, k4, k7, "9999999999999999999999999999999999999999"]
+          .map((sha) => `GET /repos/acme/app/commits/${sha}`)
+          .sort(),
+      );
+      expect(JSON.stringify(report)).not.toContain(token);
+      expect(h.captured.all()).not.toContain(token);
+    } finally {
+      await github.close();
+    }
+  });
+
+  it("without a token, never asks GitHub; a refused token is one warning, not a failure", async () => {
+    await seededWorld();
+    h.files.root = "/nonexistent-app-folder";
+    const github = await startFakeGitHub("ghs_theRightToken000000000000000");
+    try {
+      const base = { ...h.env, GITHUB_REPOSITORY: "acme/app", GITHUB_API_URL: github.url };
+      const silent = await h.run("metrics", { env: "staging" }, { env: base });
+      expect(silent.exitCode).toBe(0);
+      expect(github.requests).toEqual([]);
+      const refused = await h.run(
+        "metrics",
+        { env: "staging" },
+        { env: { ...base, GITHUB_TOKEN: "ghs_wrongToken" } },
+      );
+      expect(refused.exitCode).toBe(0);
+      expect(github.requests).toHaveLength(1);
+      expect(refused.warnings).toEqual([expect.stringMatching(/^GitHub could not give commit times \(/)]);
+      expect(refused.details?.metrics).toMatchObject({ leadTime: { known: 0, unknown: 4 } });
+    } finally {
+      await github.close();
+    }
   });
 
   it("stays within a few calls on a family of 40 revisions", async () => {

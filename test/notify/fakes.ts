@@ -116,14 +116,28 @@ export interface FakeGitHub extends FakeServer {
   token: string;
 }
 
-/** GitHub's deployments API for one repository; answers 401 to any other token. */
-export async function startFakeGitHub(token: string, repository = "acme/app"): Promise<FakeGitHub> {
+/**
+ * GitHub's deployments API for one repository, and its commits (`GET /repos/R/commits/SHA`: the
+ * committer dates given, 422 "No commit found" for any other); answers 401 to any other token.
+ */
+export async function startFakeGitHub(
+  token: string,
+  repository = "acme/app",
+  commitDates: Readonly<Record<string, string>> = {},
+): Promise<FakeGitHub> {
   const deployments: FakeDeployment[] = [];
   const base = `/repos/${repository}/deployments`;
   const server = await startServer((request) => {
     const auth = request.headers.authorization ?? "";
     if (auth !== `token ${token}` && auth !== `bearer ${token}`) {
       return { status: 401, body: { message: "Bad credentials" } };
+    }
+    const commit = new RegExp(`^/repos/${repository}/commits/([0-9a-f]+)$`).exec(request.path);
+    if (commit && request.method === "GET") {
+      const date = commitDates[commit[1]!];
+      return date
+        ? { status: 200, body: { sha: commit[1], commit: { committer: { date }, author: { date } } } }
+        : { status: 422, body: { message: `No commit found for SHA: ${commit[1]}` } };
     }
     if (request.path === base && request.method === "POST") {
       const input = request.body as { ref: string; environment: string; payload: unknown };
