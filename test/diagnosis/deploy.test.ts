@@ -22,42 +22,49 @@ const CASES = [
     failure: TASK_FAILURES.imageNotFound,
     kind: "image-pull",
     says: /could not be pulled \(CannotPullContainerError\): the registry has no such image/,
+    fix: /^publish the image first and deploy the digest that publish printed/,
     logs: false,
   },
   {
     failure: TASK_FAILURES.registryUnreachable,
     kind: "image-pull",
     says: /could not reach the registry/,
+    fix: /^give the service's subnets a route to the registry: a NAT gateway/,
     logs: false,
   },
   {
     failure: TASK_FAILURES.secretsDenied,
     kind: "resource-initialization",
     says: /could not fetch its secrets from Secrets Manager \(ResourceInitializationError\): the task execution role is not allowed/,
+    fix: /^allow the task execution role secretsmanager:GetSecretValue/,
     logs: false,
   },
   {
     failure: TASK_FAILURES.outOfMemory,
     kind: "out-of-memory",
     says: /container app ran out of memory \(OutOfMemoryError, exit 137\)/,
+    fix: /^raise the container's \(or the task's\) memory/,
     logs: true,
   },
   {
     failure: TASK_FAILURES.crash,
     kind: "essential-container-exited",
     says: /the essential container app exited with code 1: the app stopped with an error/,
+    fix: /^read its last log lines/,
     logs: true,
   },
   {
     failure: TASK_FAILURES.elbHealthCheck,
     kind: "elb-health-check",
     says: /failed the load balancer's health checks.*Target\.ResponseCodeMismatch: Health checks failed with these codes: \[404\]/,
+    fix: /^make the target group's health check path and port match what the app serves/,
     logs: true,
   },
   {
     failure: TASK_FAILURES.containerHealthCheck,
     kind: "container-health-check",
     says: /container's own health check failed/,
+    fix: /^run the healthCheck command inside the image: it must exit 0/,
     logs: true,
   },
 ] as const;
@@ -73,7 +80,7 @@ describe("a failed rollout is diagnosed", () => {
       expect(diagnosis.subject).toBe("rollout");
       expect(diagnosis.causes[0]?.kind).toBe(c.kind);
       expect(diagnosis.summary).toMatch(c.says);
-      expect(diagnosis.fix).toBeTruthy();
+      expect(diagnosis.fix).toMatch(c.fix);
       expect(diagnosis.tasks.length).toBeGreaterThan(0);
       expect(diagnosis.tasks.every((t) => t.taskDefinition === report.taskDefinition)).toBe(true);
       expect(diagnosis.notes).toEqual([]);

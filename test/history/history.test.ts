@@ -22,7 +22,7 @@ afterEach(async () => {
   await h?.stop();
 });
 
-/** A world whose family web holds the seeded history, and whose app folder is a git repository. */
+/** A world whose family web holds the recorded scenario of deploys, and whose app folder is a git repository. */
 async function seededWorld() {
   h = await startWorld();
   const repo = gitRepo(COMMIT_TIMES);

@@ -63,9 +63,20 @@ describe("the preview workflow", () => {
     expect(down?.if).toContain(FORK_GUARD);
     for (const [name, job] of Object.entries(workflow.jobs)) {
       if (job.permissions?.["id-token"] !== "write") continue;
-      const guarded =
-        job.if?.includes(FORK_GUARD) || job.if === "github.event_name == 'schedule'" || job.needs;
-      expect(guarded, name).toBeTruthy();
+      // Guarded itself, scheduled only, or after a job that is (needs: never runs when that one is skipped).
+      const guard = job.if?.includes(FORK_GUARD)
+        ? "fork guard"
+        : job.if === "github.event_name == 'schedule'"
+          ? "schedule"
+          : job.needs
+            ? "needs"
+            : "none";
+      expect(guard, name).not.toBe("none");
+      if (guard === "needs") {
+        const needs = [job.needs ?? []].flat();
+        expect(needs.length, name).toBeGreaterThan(0);
+        for (const need of needs) expect(Object.keys(workflow.jobs), name).toContain(need);
+      }
     }
   });
 
