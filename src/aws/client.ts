@@ -15,11 +15,51 @@ export interface AwsCredentials {
   sessionToken?: string;
 }
 
-export interface EcsClientOptions {
+/** What every gateway's SDK client is built from. */
+export interface AwsClientOptions {
   region: string;
   endpoint?: string;
   /** Explicit credentials (the Dagger face); absent: the SDK's default chain. */
   credentials?: AwsCredentials;
+}
+
+/** The SDK client configuration every gateway shares; a gateway adds its own retry settings. */
+export function clientConfig(options: AwsClientOptions) {
+  return {
+    region: options.region,
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+  };
+}
+
+/**
+ * A service's endpoint override: its own AWS_ENDPOINT_URL_<SERVICE> (ECS, ECR,
+ * ELASTIC_LOAD_BALANCING_V2, CLOUDWATCH_LOGS), then AWS_ENDPOINT_URL (the emulator, moto, VPC endpoints).
+ */
+export function endpointOverride(env: NodeJS.ProcessEnv, service: string): string | undefined {
+  return env[`AWS_ENDPOINT_URL_${service}`] || env.AWS_ENDPOINT_URL || undefined;
+}
+
+/**
+ * What the ECR, ELBv2 and CloudWatch Logs gateways share: the operations they sent (for reports and
+ * tests; never their inputs), and the one place the SDK's per-command overloads of `send` are erased.
+ */
+export abstract class AwsGateway {
+  /** Operation names sent, in order. */
+  readonly sent: string[] = [];
+
+  protected constructor(private readonly sdkClient: object) {}
+
+  protected async send<T>(operation: string, command: unknown, signal?: AbortSignal): Promise<T> {
+    this.sent.push(operation);
+    const client = this.sdkClient as {
+      send(c: unknown, o?: { abortSignal?: AbortSignal }): Promise<T>;
+    };
+    return client.send(command, signal ? { abortSignal: signal } : undefined);
+  }
+}
+
+export interface EcsClientOptions extends AwsClientOptions {
   /** Attempts per call, including the first. */
   maxAttempts: number;
 }
@@ -35,9 +75,7 @@ export const POLL_ATTEMPTS = 1;
 export const createEcsClient: EcsClientFactory = async (options) => {
   const { ECSClient } = await import("@aws-sdk/client-ecs");
   return new ECSClient({
-    region: options.region,
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...clientConfig(options),
     maxAttempts: options.maxAttempts,
     retryMode: "adaptive",
   });
@@ -45,7 +83,7 @@ export const createEcsClient: EcsClientFactory = async (options) => {
 
 /** The ECS endpoint override: AWS_ENDPOINT_URL_ECS, then AWS_ENDPOINT_URL (simulators, moto, VPC endpoints). */
 export function ecsEndpoint(env: NodeJS.ProcessEnv): string | undefined {
-  return env.AWS_ENDPOINT_URL_ECS || env.AWS_ENDPOINT_URL || undefined;
+  return endpointOverride(env, "ECS");
 }
 
 /** The credentials an SDK client resolved (default chain included), for the scrubber. */

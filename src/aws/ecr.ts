@@ -8,7 +8,7 @@
  * (`dkr.ecr-fips`) and China (`.amazonaws.com.cn`) forms, and the dual-stack `dkr-ecr.<region>.on.aws`.
  */
 import type { ECRClient } from "@aws-sdk/client-ecr";
-import type { AwsCredentials } from "./client.js";
+import { type AwsClientOptions, AwsGateway, clientConfig, endpointOverride } from "./client.js";
 import { awsErrorName } from "./ecs.js";
 
 /** A private ECR registry, as its host names it. */
@@ -48,12 +48,9 @@ export function createRepositoryCommand(registry: EcrRegistry, repositoryName: s
   ].join(" ");
 }
 
-export interface EcrClientOptions {
-  region: string;
+export interface EcrClientOptions extends AwsClientOptions {
+  /** The registry host is a FIPS endpoint: the API calls go to the FIPS endpoint too. */
   fips?: boolean;
-  endpoint?: string;
-  /** Explicit credentials (the Dagger face); absent: the SDK's default chain. */
-  credentials?: AwsCredentials;
 }
 
 export type EcrClientFactory = (options: EcrClientOptions) => Promise<ECRClient>;
@@ -62,16 +59,14 @@ export type EcrClientFactory = (options: EcrClientOptions) => Promise<ECRClient>
 export const createEcrClient: EcrClientFactory = async (options) => {
   const { ECRClient } = await import("@aws-sdk/client-ecr");
   return new ECRClient({
-    region: options.region,
+    ...clientConfig(options),
     ...(options.fips ? { useFipsEndpoint: true } : {}),
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    ...(options.credentials ? { credentials: options.credentials } : {}),
   });
 };
 
 /** The ECR endpoint override: AWS_ENDPOINT_URL_ECR, then AWS_ENDPOINT_URL (moto, VPC endpoints). */
 export function ecrEndpoint(env: NodeJS.ProcessEnv): string | undefined {
-  return env.AWS_ENDPOINT_URL_ECR || env.AWS_ENDPOINT_URL || undefined;
+  return endpointOverride(env, "ECR");
 }
 
 /** A registry login: the user name is always "AWS", the password a token valid for 12 hours. */
@@ -87,20 +82,9 @@ export type ImageLookup =
 
 const sdk = () => import("@aws-sdk/client-ecr");
 
-export class Ecr {
-  /** Operation names sent, in order (for reports and tests; never their inputs). */
-  readonly sent: string[] = [];
-
-  constructor(private readonly client: ECRClient) {}
-
-  private async send<T>(operation: string, command: unknown, signal?: AbortSignal): Promise<T> {
-    this.sent.push(operation);
-    // The SDK's send is overloaded per command; the gateway is the one place that erases the type.
-    const send = this.client.send.bind(this.client) as (
-      c: unknown,
-      o?: { abortSignal?: AbortSignal },
-    ) => Promise<T>;
-    return send(command, signal ? { abortSignal: signal } : undefined);
+export class Ecr extends AwsGateway {
+  constructor(client: ECRClient) {
+    super(client);
   }
 
   /** GetAuthorizationToken: the login for every registry these credentials may reach. */
@@ -189,7 +173,7 @@ export class Ecr {
 /** Builds the gateway for a registry's region (FIPS when its host is). */
 export async function openEcr(
   registry: EcrRegistry,
-  options: { factory?: EcrClientFactory; endpoint?: string; credentials?: AwsCredentials },
+  options: Omit<AwsClientOptions, "region"> & { factory?: EcrClientFactory },
 ): Promise<Ecr> {
   const factory = options.factory ?? createEcrClient;
   const client = await factory({

@@ -13,14 +13,9 @@ import type {
   TargetGroup,
   TargetHealthDescription,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import type { AwsCredentials } from "./client.js";
+import { type AwsClientOptions, AwsGateway, clientConfig, endpointOverride } from "./client.js";
 
-export interface ElbClientOptions {
-  region: string;
-  endpoint?: string;
-  /** Explicit credentials (the Dagger face); absent: the SDK's default chain. */
-  credentials?: AwsCredentials;
-}
+export type ElbClientOptions = AwsClientOptions;
 
 export type ElbClientFactory = (options: ElbClientOptions) => Promise<ElasticLoadBalancingV2Client>;
 
@@ -28,15 +23,13 @@ export type ElbClientFactory = (options: ElbClientOptions) => Promise<ElasticLoa
 export const createElbClient: ElbClientFactory = async (options) => {
   const { ElasticLoadBalancingV2Client } = await import("@aws-sdk/client-elastic-load-balancing-v2");
   return new ElasticLoadBalancingV2Client({
-    region: options.region,
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...clientConfig(options),
   });
 };
 
 /** The ELBv2 endpoint override: AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2, then AWS_ENDPOINT_URL. */
 export function elbEndpoint(env: NodeJS.ProcessEnv): string | undefined {
-  return env.AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2 || env.AWS_ENDPOINT_URL || undefined;
+  return endpointOverride(env, "ELASTIC_LOAD_BALANCING_V2");
 }
 
 /** One registered target as the load balancer sees it. */
@@ -52,20 +45,9 @@ export interface TargetHealth {
 
 const sdk = () => import("@aws-sdk/client-elastic-load-balancing-v2");
 
-export class Elb {
-  /** Operation names sent, in order (for reports and tests; never their inputs). */
-  readonly sent: string[] = [];
-
-  constructor(private readonly client: ElasticLoadBalancingV2Client) {}
-
-  private async send<T>(operation: string, command: unknown, signal?: AbortSignal): Promise<T> {
-    this.sent.push(operation);
-    // The SDK's send is overloaded per command; the gateway is the one place that erases the type.
-    const send = this.client.send.bind(this.client) as (
-      c: unknown,
-      o?: { abortSignal?: AbortSignal },
-    ) => Promise<T>;
-    return send(command, signal ? { abortSignal: signal } : undefined);
+export class Elb extends AwsGateway {
+  constructor(client: ElasticLoadBalancingV2Client) {
+    super(client);
   }
 
   /** DescribeTargetHealth: every target registered in one target group, with its state and why. */
@@ -275,17 +257,8 @@ function errorName(error: unknown): string {
 }
 
 /** Builds the gateway for a region. */
-export async function openElb(options: {
-  region: string;
-  factory?: ElbClientFactory;
-  endpoint?: string;
-  credentials?: AwsCredentials;
-}): Promise<Elb> {
-  const factory = options.factory ?? createElbClient;
-  const client = await factory({
-    region: options.region,
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    ...(options.credentials ? { credentials: options.credentials } : {}),
-  });
+export async function openElb(options: AwsClientOptions & { factory?: ElbClientFactory }): Promise<Elb> {
+  const { factory = createElbClient, ...clientOptions } = options;
+  const client = await factory(clientOptions);
   return new Elb(client);
 }

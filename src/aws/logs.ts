@@ -6,29 +6,22 @@
  * The endpoint override is AWS_ENDPOINT_URL_CLOUDWATCH_LOGS, then AWS_ENDPOINT_URL.
  */
 import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
-import type { AwsCredentials } from "./client.js";
+import { type AwsClientOptions, AwsGateway, clientConfig, endpointOverride } from "./client.js";
 
-export interface LogsClientOptions {
-  region: string;
-  endpoint?: string;
-  /** Explicit credentials (the Dagger face); absent: the SDK's default chain. */
-  credentials?: AwsCredentials;
-}
+export type LogsClientOptions = AwsClientOptions;
 
 export type LogsClientFactory = (options: LogsClientOptions) => Promise<CloudWatchLogsClient>;
 
 export const createLogsClient: LogsClientFactory = async (options) => {
   const { CloudWatchLogsClient } = await import("@aws-sdk/client-cloudwatch-logs");
   return new CloudWatchLogsClient({
-    region: options.region,
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...clientConfig(options),
   });
 };
 
 /** The CloudWatch Logs endpoint override: AWS_ENDPOINT_URL_CLOUDWATCH_LOGS, then AWS_ENDPOINT_URL. */
 export function logsEndpoint(env: NodeJS.ProcessEnv): string | undefined {
-  return env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS || env.AWS_ENDPOINT_URL || undefined;
+  return endpointOverride(env, "CLOUDWATCH_LOGS");
 }
 
 export interface LogLine {
@@ -59,20 +52,9 @@ function lineOf(event: WireEvent): LogLine {
   };
 }
 
-export class Logs {
-  /** Operation names sent, in order (for reports and tests; never their inputs). */
-  readonly sent: string[] = [];
-
-  constructor(private readonly client: CloudWatchLogsClient) {}
-
-  private async send<T>(operation: string, command: unknown, signal?: AbortSignal): Promise<T> {
-    this.sent.push(operation);
-    // The SDK's send is overloaded per command; the gateway is the one place that erases the type.
-    const send = this.client.send.bind(this.client) as (
-      c: unknown,
-      o?: { abortSignal?: AbortSignal },
-    ) => Promise<T>;
-    return send(command, signal ? { abortSignal: signal } : undefined);
+export class Logs extends AwsGateway {
+  constructor(client: CloudWatchLogsClient) {
+    super(client);
   }
 
   /** The last `limit` lines of one stream, oldest first (one GetLogEvents from the tail). */
@@ -115,17 +97,8 @@ export class Logs {
   }
 }
 
-export async function openLogs(options: {
-  region: string;
-  factory?: LogsClientFactory;
-  endpoint?: string;
-  credentials?: AwsCredentials;
-}): Promise<Logs> {
-  const factory = options.factory ?? createLogsClient;
-  const client = await factory({
-    region: options.region,
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    ...(options.credentials ? { credentials: options.credentials } : {}),
-  });
+export async function openLogs(options: AwsClientOptions & { factory?: LogsClientFactory }): Promise<Logs> {
+  const { factory = createLogsClient, ...clientOptions } = options;
+  const client = await factory(clientOptions);
   return new Logs(client);
 }

@@ -4,7 +4,7 @@
  * one ListTaskDefinitions page per 100 revisions, one DescribeTaskDefinition per revision read, so
  * `--limit 20` costs at most 22 calls.
  */
-import { shortArn } from "../aws/ecs.js";
+import { type Ecs, shortArn } from "../aws/ecs.js";
 import {
   familyOf,
   formatDuration,
@@ -59,15 +59,9 @@ async function history(ctx: EnvironmentContext, values: Options): Promise<Report
   const { report, environment } = ctx;
   const limit = limitOf(values);
   const ecs = await ctx.ecs();
-  const lookup = await ecs.describeService(ctx.service);
-  if (!lookup.found) {
-    return report.refused(lookup.reason, [
-      `check environments.${ctx.environmentName} (region, cluster, service) in shipyard.json`,
-    ]);
-  }
-  const current = lookup.service.taskDefinition;
-  if (!current) return report.refused(noRevision(ctx.service.service), [ctx.command("status")]);
-  const family = familyOf(current);
+  const running = await runningFamily(ctx, ecs);
+  if ("outcome" in running) return running;
+  const { current, family } = running;
   const read = await readRevisions(ecs, { family, container: environment.container, maxRevisions: limit });
   const events = historyEvents(read.revisions, ctx.environmentName);
   const table = historyTable(events);
@@ -88,8 +82,24 @@ async function history(ctx: EnvironmentContext, values: Options): Promise<Report
     .succeeded();
 }
 
+/** The revision the service runs and its family, whose revisions hold the history; or why there is none. */
+export async function runningFamily(
+  ctx: EnvironmentContext,
+  ecs: Ecs,
+): Promise<{ current: string; family: string } | Report> {
+  const lookup = await ecs.describeService(ctx.service);
+  if (!lookup.found) {
+    return ctx.report.refused(lookup.reason, [
+      `check environments.${ctx.environmentName} (region, cluster, service) in shipyard.json`,
+    ]);
+  }
+  const current = lookup.service.taskDefinition;
+  if (!current) return ctx.report.refused(noRevision(ctx.service.service), [ctx.command("status")]);
+  return { current, family: familyOf(current) };
+}
+
 /** A service without a task definition (another deployment controller) has no family to read. */
-export function noRevision(service: string): string {
+function noRevision(service: string): string {
   return `service ${service} names no task definition, so there is no family of revisions to read`;
 }
 

@@ -16,18 +16,12 @@
  * carry a rollback inside the window), at most 500.
  */
 import { execFile } from "node:child_process";
-import {
-  familyOf,
-  formatDuration,
-  type HistoryEvent,
-  historyEvents,
-  readRevisions,
-} from "../deploy/history.js";
+import { formatDuration, type HistoryEvent, historyEvents, readRevisions } from "../deploy/history.js";
 import { DELIVERY_TIMEOUT_MS } from "../report/delivery.js";
 import type { Report } from "../report/report.js";
 import { githubAccess } from "./announce.js";
 import type { EnvironmentContext } from "./context.js";
-import { noRevision } from "./history.js";
+import { runningFamily } from "./history.js";
 import { defineCommand, environmentOptions, type OptionValues, wholeNumberOption } from "./spec.js";
 
 const DEFAULT_DAYS = 30;
@@ -76,15 +70,9 @@ async function metrics(ctx: EnvironmentContext, values: Options): Promise<Report
   const now = runtime.clock.now();
   const from = now - days * DAY_MS;
   const ecs = await ctx.ecs();
-  const lookup = await ecs.describeService(ctx.service);
-  if (!lookup.found) {
-    return report.refused(lookup.reason, [
-      `check environments.${ctx.environmentName} (region, cluster, service) in shipyard.json`,
-    ]);
-  }
-  const current = lookup.service.taskDefinition;
-  if (!current) return report.refused(noRevision(ctx.service.service), [ctx.command("status")]);
-  const family = familyOf(current);
+  const running = await runningFamily(ctx, ecs);
+  if ("outcome" in running) return running;
+  const { current, family } = running;
   const read = await readRevisions(ecs, {
     family,
     container: environment.container,
