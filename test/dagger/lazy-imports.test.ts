@@ -10,7 +10,16 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const HEAVY = [/^@aws-sdk\//, /^@sentry\//, /^pg$/, /^squawk-cli/, /^zod$/];
+const HEAVY = [
+  /^@aws-sdk\//,
+  /^@sentry\//,
+  /^@octokit\//,
+  /^mermaid$/,
+  /^playwright/,
+  /^pg$/,
+  /^squawk-cli/,
+  /^zod$/,
+];
 
 /** Static value imports and re-exports of one file (dynamic `import()` and `import type` excluded). */
 function staticImports(source: string): string[] {
