@@ -34,7 +34,8 @@ export function clientConfig(options: AwsClientOptions) {
 
 /**
  * A service's endpoint override: its own AWS_ENDPOINT_URL_<SERVICE> (ECS, ECR,
- * ELASTIC_LOAD_BALANCING_V2, CLOUDWATCH_LOGS), then AWS_ENDPOINT_URL (the emulator, moto, VPC endpoints).
+ * ELASTIC_LOAD_BALANCING_V2, CLOUDWATCH_LOGS, EVENTBRIDGE, SCHEDULER), then AWS_ENDPOINT_URL (the
+ * emulator, moto, VPC endpoints).
  */
 export function endpointOverride(env: NodeJS.ProcessEnv, service: string): string | undefined {
   return env[`AWS_ENDPOINT_URL_${service}`] || env.AWS_ENDPOINT_URL || undefined;

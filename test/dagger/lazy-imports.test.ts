@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const HEAVY = [
+  // Every AWS SDK client: ECS, ECR, ELBv2, CloudWatch Logs, EventBridge, EventBridge Scheduler.
   /^@aws-sdk\//,
   /^@sentry\//,
   /^@octokit\//,
@@ -67,5 +68,14 @@ describe("what importing the module loads", () => {
     expect([...packages.keys()].filter((name) => !name.startsWith("node:")).sort()).toEqual([
       "@dagger.io/dagger",
     ]);
+  });
+
+  it("the scheduled tasks' gateway loads neither EventBridge SDK until it sends", () => {
+    const { packages } = graph(join(ROOT, "src/aws/schedules.ts"));
+    const heavy = [...packages].filter(([name]) => HEAVY.some((pattern) => pattern.test(name)));
+    expect(heavy.map(([name, from]) => `${name} (imported by ${from})`)).toEqual([]);
+    const lazy = readFileSync(join(ROOT, "src/aws/schedules.ts"), "utf8");
+    for (const sdk of ["@aws-sdk/client-eventbridge", "@aws-sdk/client-scheduler"])
+      expect(lazy).toContain(`import("${sdk}")`);
   });
 });

@@ -1,10 +1,11 @@
 /**
  * docs/iam-policy.json is the minimal policy the README tells users to attach. It must allow every
  * AWS action Shipyard's code can send: found statically (every `new XxxCommand(` under src/aws/, the
- * one place that sends them) and dynamically (every operation the ECS simulator saw during a deploy,
+ * one place that sends them, credited to the SDK client that defines the command, since one gateway
+ * may use two clients) and dynamically (every operation the ECS simulator saw during a deploy,
  * a failed deploy with its restore, a rollback, a migration and a status).
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { configText, digest, startWorld, type World } from "../support/world.js";
@@ -30,17 +31,29 @@ const PREFIX: Record<string, string> = {
   "client-ecr": "ecr",
   "client-elastic-load-balancing-v2": "elasticloadbalancing",
   "client-cloudwatch-logs": "logs",
+  "client-eventbridge": "events",
+  "client-scheduler": "scheduler",
 };
+
+/** The clients a file names that define `XxxCommand` (exactly one, or the action cannot be credited). */
+function definingClients(clients: string[], command: string): string[] {
+  return clients.filter((client) =>
+    existsSync(join(ROOT, "node_modules/@aws-sdk", client, "dist-types/commands", `${command}Command.d.ts`)),
+  );
+}
 
 function actionsInCode(): string[] {
   const dir = join(ROOT, "src/aws");
   const actions = new Set<string>();
   for (const file of readdirSync(dir).filter((f) => f.endsWith(".ts"))) {
     const text = readFileSync(join(dir, file), "utf8");
-    const client = /@aws-sdk\/(client-[a-z0-9-]+)/.exec(text)?.[1];
-    if (!client) continue;
-    for (const match of text.matchAll(/new (\w+)Command\(/g))
+    const clients = [...new Set([...text.matchAll(/@aws-sdk\/(client-[a-z0-9-]+)/g)].map((m) => m[1]!))];
+    if (clients.length === 0) continue;
+    for (const match of text.matchAll(/new (\w+)Command\(/g)) {
+      const owners = definingClients(clients, match[1]!);
+      const client = owners.length === 1 ? owners[0]! : `${file}: no single client defines`;
       actions.add(`${PREFIX[client] ?? client}:${match[1]}`);
+    }
   }
   return [...actions].sort();
 }
@@ -55,6 +68,15 @@ describe("docs/iam-policy.json", () => {
     const actions = actionsInCode();
     expect(actions.length).toBeGreaterThan(10);
     for (const action of actions) expect(allowed, action).toContain(action);
+    // The scheduled tasks' gateway uses two clients in one file: each action is credited to its own.
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        "events:ListTargetsByRule",
+        "events:PutTargets",
+        "scheduler:GetSchedule",
+        "scheduler:UpdateSchedule",
+      ]),
+    );
   });
 
   it("allows every operation a deploy, a restore, a rollback, a migration and a status sent", async () => {
@@ -83,5 +105,18 @@ describe("docs/iam-policy.json", () => {
       Condition?: Record<string, Record<string, string>>;
     };
     expect(pass?.Condition?.StringEquals?.["iam:PassedToService"]).toBe("ecs-tasks.amazonaws.com");
+  });
+
+  it("lets EventBridge and Scheduler use a scheduled task's role (PutTargets and UpdateSchedule pass it)", () => {
+    const services = policy.Statement.filter(
+      (s) => s.Effect === "Allow" && s.Action === "iam:PassRole",
+    ).flatMap((s) => {
+      const passedTo = (s as { Condition?: Record<string, Record<string, string | string[]>> }).Condition
+        ?.StringEquals?.["iam:PassedToService"];
+      return Array.isArray(passedTo) ? passedTo : passedTo ? [passedTo] : [];
+    });
+    expect(services).toEqual(
+      expect.arrayContaining(["ecs-tasks.amazonaws.com", "events.amazonaws.com", "scheduler.amazonaws.com"]),
+    );
   });
 });
