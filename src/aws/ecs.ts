@@ -95,6 +95,65 @@ export class Ecs {
     return { found: true, service, tags: tagMap(service.tags) };
   }
 
+  /**
+   * A wait's read of several services of one cluster: one DescribeServices (with tags) per ten names
+   * (the API's limit), sent together, so a poll costs ceil(N/10) calls. Answers every name given;
+   * one failed call fails the read (the wait takes it as no news about all of them).
+   */
+  async describeServicesForPoll(
+    cluster: string,
+    names: string[],
+    options: ReadOptions,
+  ): Promise<Map<string, ServiceLookup>> {
+    const unique = [...new Set(names)];
+    const batches: string[][] = [];
+    for (let i = 0; i < unique.length; i += 10) batches.push(unique.slice(i, i + 10));
+    const lookups = new Map<string, ServiceLookup>();
+    try {
+      const answers = await Promise.all(batches.map((batch) => this.describeBatch(cluster, batch, options)));
+      for (const answer of answers) for (const [name, lookup] of answer) lookups.set(name, lookup);
+    } catch (error) {
+      if (awsErrorName(error) !== "ClusterNotFoundException") throw error;
+      const reason = `cluster "${cluster}" does not exist in this account/region`;
+      for (const name of unique) lookups.set(name, { found: false, reason });
+    }
+    return lookups;
+  }
+
+  /** One DescribeServices for up to ten names; each name's answer, matched by name or ARN. */
+  private async describeBatch(
+    cluster: string,
+    names: string[],
+    options: ReadOptions,
+  ): Promise<Map<string, ServiceLookup>> {
+    const { DescribeServicesCommand } = await sdk();
+    const answer = await this.send<{
+      services?: Service[];
+      failures?: Array<{ arn?: string; reason?: string }>;
+    }>(
+      "DescribeServices",
+      new DescribeServicesCommand({ cluster, services: names, include: ["TAGS"] }),
+      options,
+    );
+    const lastPart = (nameOrArn: string | undefined) => nameOrArn?.split("/").at(-1);
+    const lookups = new Map<string, ServiceLookup>();
+    for (const name of names) {
+      const service = (answer.services ?? []).find(
+        (s) => s.serviceArn === name || s.serviceName === lastPart(name),
+      );
+      if (service) {
+        lookups.set(name, { found: true, service, tags: tagMap(service.tags) });
+        continue;
+      }
+      const why = answer.failures?.find((f) => lastPart(f.arn) === lastPart(name))?.reason ?? "MISSING";
+      lookups.set(name, {
+        found: false,
+        reason: `service "${name}" in cluster "${cluster}" was not found (${why})`,
+      });
+    }
+    return lookups;
+  }
+
   async describeTaskDefinition(
     identifier: string,
   ): Promise<{ taskDefinition: TaskDefinition; tags: Record<string, string> }> {

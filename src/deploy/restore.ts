@@ -6,13 +6,16 @@
  * previous service revision; once it completed (or on endpoints without that API), UpdateService to
  * the recorded previous task definition. Nothing is ever deregistered: a service cannot be pointed at
  * an INACTIVE task definition.
+ *
+ * Several services (an environment's web and workers) are restored together: every restore starts
+ * at once, then one wait confirms them all.
  */
 import type { Service } from "@aws-sdk/client-ecs";
 import { awsErrorName, type Ecs, isUnsupportedOperation, type ServiceRef, shortArn } from "../aws/ecs.js";
 import type { DeploymentSettings } from "../config/schema.js";
 import type { Progress } from "../report/progress.js";
 import { strategies } from "./strategies.js";
-import { type ServiceChange, waitForDeployment } from "./wait.js";
+import { type ServiceChange, type WaitShared, type Watch, waitForDeployments } from "./wait.js";
 
 export interface RestoreOptions extends ServiceChange {
   /** Our in-flight service deployment, when known: stopped with ROLLBACK rather than replaced. */
@@ -23,11 +26,69 @@ export type RestoreResult =
   | { confirmed: true; how: string; seconds: number }
   | { confirmed: false; how: string; reason: string; seconds: number };
 
+/** A restore that started, and what its wait watches. */
+interface Started {
+  options: RestoreOptions;
+  how: string;
+  watch: Watch;
+}
+
+/** One service: `restoreRevisions` with a list of one. */
 export async function restoreRevision(options: RestoreOptions): Promise<RestoreResult> {
-  const { ecs, ref, progress, clock } = options;
-  const started = clock.now();
-  const seconds = () => Math.round((clock.now() - started) / 1000);
+  const [result] = await restoreRevisions([options]);
+  return result!;
+}
+
+/**
+ * Every service at once: each restore starts in parallel, then one shared wait confirms them all.
+ * A restore is never given up because another failed: each service gets its own verdict, in the
+ * order of `options`.
+ */
+export async function restoreRevisions(options: RestoreOptions[]): Promise<RestoreResult[]> {
+  if (options.length === 0) return [];
+  const { clock } = options[0]!;
+  const startedAt = clock.now();
+  const seconds = () => Math.round((clock.now() - startedAt) / 1000);
+  const several = options.length > 1;
+  const begun = await Promise.all(options.map((o) => begin(o, several, seconds)));
+  const started = begun.filter((b): b is Started => "watch" in b);
+  const waited =
+    started.length === 0
+      ? []
+      : await waitForDeployments(
+          { ...sharedOf(started), secondsFrom: startedAt },
+          started.map((s) => s.watch),
+          { stopOnFirstFailure: false },
+        );
+  const confirmed = new Map(
+    started.map((s, i): [Started, RestoreResult] => {
+      // Each restore's own time, from its start until its wait ended (not the slowest one's).
+      const { seconds: took, ...result } = waited[i]!;
+      return [
+        s,
+        result.status === "completed"
+          ? { confirmed: true, how: s.how, seconds: took }
+          : { confirmed: false, how: s.how, reason: result.reason, seconds: took },
+      ];
+    }),
+  );
+  return begun.map((b) => ("watch" in b ? confirmed.get(b)! : b));
+}
+
+/**
+ * Starts one restore: waits for ECS's own rollback when the circuit breaker already started one,
+ * else StopServiceDeployment(ROLLBACK) for an in-flight deployment, else UpdateService. A restore
+ * that could not start is already its (unconfirmed) result.
+ */
+async function begin(
+  options: RestoreOptions,
+  several: boolean,
+  seconds: () => number,
+): Promise<Started | RestoreResult> {
+  const { ecs, ref, progress } = options;
   const target = options.taskDefinitionArn;
+  // Several services may share a task definition family: then progress lines name the service.
+  const service = several ? `${ref.service} ` : "";
   let how: string;
   let deploymentId: string | undefined;
   let serviceDeploymentArn: string | undefined;
@@ -36,18 +97,18 @@ export async function restoreRevision(options: RestoreOptions): Promise<RestoreR
     if (!lookup.found) return { confirmed: false, how: "none", reason: lookup.reason, seconds: seconds() };
     if (ecsIsAlreadyRestoring(lookup.service, target)) {
       how = "ECS circuit breaker rollback";
-      progress.info(`ECS is already rolling back to ${shortArn(target)}; waiting for it.`);
+      progress.info(`ECS is already rolling ${service}back to ${shortArn(target)}; waiting for it.`);
       serviceDeploymentArn = options.inFlightServiceDeploymentArn ?? undefined;
     } else {
       const stopped = options.inFlightServiceDeploymentArn
-        ? await stopWithRollback(ecs, options.inFlightServiceDeploymentArn, progress)
+        ? await stopWithRollback(ecs, options.inFlightServiceDeploymentArn, progress, service)
         : false;
       if (stopped) {
         how = "StopServiceDeployment(ROLLBACK)";
         serviceDeploymentArn = options.inFlightServiceDeploymentArn ?? undefined;
       } else {
         how = "UpdateService to the previous revision";
-        progress.info(`Restoring ${shortArn(target)} with UpdateService.`);
+        progress.info(`Restoring ${service}${service ? "to " : ""}${shortArn(target)} with UpdateService.`);
         deploymentId = await updateTo(ecs, ref, target, options.settings);
       }
     }
@@ -60,13 +121,8 @@ export async function restoreRevision(options: RestoreOptions): Promise<RestoreR
     };
   }
   const strategy = strategies[options.settings.strategy];
-  const result = await waitForDeployment({
-    ecs,
+  const watch: Watch = {
     ref,
-    clock,
-    progress,
-    signal: options.signal,
-    pollSeconds: options.settings.pollSeconds,
     timeoutSeconds: options.settings.rollbackTimeoutSeconds + strategy.bakeSeconds(options.settings),
     strategy,
     target: {
@@ -76,10 +132,17 @@ export async function restoreRevision(options: RestoreOptions): Promise<RestoreR
       ...(serviceDeploymentArn ? { serviceDeploymentArn } : {}),
     },
     events: options.events,
-    label: `rollback to ${shortArn(target)}`,
-  });
-  if (result.status === "completed") return { confirmed: true, how, seconds: seconds() };
-  return { confirmed: false, how, reason: result.reason, seconds: seconds() };
+    // Services of one environment may share a task definition family: then name the service too.
+    label: several ? `rollback of ${ref.service} to ${shortArn(target)}` : `rollback to ${shortArn(target)}`,
+  };
+  return { options, how, watch };
+}
+
+/** One loop for all: the first restore's gateway, clock and output, the shortest poll interval. */
+function sharedOf(started: Started[]): WaitShared {
+  const { ecs, clock, progress, signal } = started[0]!.options;
+  const pollSeconds = Math.min(...started.map((s) => s.options.settings.pollSeconds));
+  return { ecs, clock, progress, signal, pollSeconds };
 }
 
 /** The circuit breaker already started a rollback to our target: do not start a second one. */
@@ -92,16 +155,23 @@ function ecsIsAlreadyRestoring(service: Service, target: string): boolean {
   );
 }
 
-async function stopWithRollback(ecs: Ecs, arn: string, progress: Progress): Promise<boolean> {
+async function stopWithRollback(
+  ecs: Ecs,
+  arn: string,
+  progress: Progress,
+  service: string,
+): Promise<boolean> {
   try {
     await ecs.stopServiceDeployment(arn);
-    progress.info("Stopped our deployment with ROLLBACK: ECS returns to the previous revision.");
+    progress.info(
+      `Stopped our deployment ${service ? `of ${service}` : ""}with ROLLBACK: ECS returns to the previous revision.`,
+    );
     return true;
   } catch (error) {
     // Already finished (ConflictException) or an endpoint without the API: UpdateService instead.
     if (!isUnsupportedOperation(error)) {
       progress.warn(
-        `StopServiceDeployment was refused (${awsErrorName(error)}); using UpdateService instead.`,
+        `StopServiceDeployment ${service ? `of ${service}` : ""}was refused (${awsErrorName(error)}); using UpdateService instead.`,
       );
     }
     return false;

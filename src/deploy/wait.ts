@@ -1,22 +1,23 @@
 /**
- * Waiting on one deployment, truthfully: a fixed, capped poll interval (never backed off, so a
- * finished rollout is noticed within one interval), ONE DescribeServices per poll (plus our service
- * deployment for native strategies), ECS service events printed as they arrive with the elapsed time,
- * a timeout, and an abort signal (SIGINT/SIGTERM/SIGHUP) that stops the wait without touching the
- * service.
+ * Waiting on deployments, truthfully: a fixed, capped poll interval (never backed off, so a
+ * finished rollout is noticed within one interval), ONE DescribeServices per poll for up to ten
+ * services of a cluster (plus our service deployment for native strategies), ECS service events
+ * printed as they arrive with the elapsed time, a timeout per deployment, and an abort signal
+ * (SIGINT/SIGTERM/SIGHUP) that stops the wait without touching any service. Several services (an
+ * environment's web and workers) share one loop; each is judged on its own deployment.
  *
  * Each read is bounded by the poll interval and is not retried inside the SDK: a throttled, 5xx or
  * timed-out read is "no news" and the next poll comes on time. Only reads that fail for other reasons
  * (access denied, the service gone) count towards giving up.
  */
 import type { Service } from "@aws-sdk/client-ecs";
-import { awsErrorName, type Ecs, type ServiceRef } from "../aws/ecs.js";
+import { awsErrorName, type Ecs, type ServiceLookup, type ServiceRef } from "../aws/ecs.js";
 import { isTransient } from "../aws/errors.js";
 import type { Clock } from "../clock.js";
 import type { DeploymentSettings } from "../config/schema.js";
 import type { Progress } from "../report/progress.js";
 import { formatSeconds } from "../report/progress.js";
-import type { Judgement, StrategyPlan, WaitTarget } from "./strategies.js";
+import type { Judgement, Observation, StrategyPlan, WaitTarget } from "./strategies.js";
 
 /** What every change to a service (a rollout, a restore) needs. */
 export interface ServiceChange {
@@ -32,13 +33,20 @@ export interface ServiceChange {
   taskDefinitionArn: string;
 }
 
-export interface WaitOptions {
+/** What every watch of one wait shares: the gateway, the clock, the output, the abort, the cadence. */
+export interface WaitShared {
   ecs: Ecs;
-  ref: ServiceRef;
   clock: Clock;
   progress: Progress;
   signal: AbortSignal;
   pollSeconds: number;
+  /** Results count their seconds from this instant (a restore counts from its start); default: the wait's. */
+  secondsFrom?: number;
+}
+
+/** One deployment a wait watches: its service, judged by its own strategy against its own target. */
+export interface Watch {
+  ref: ServiceRef;
   timeoutSeconds: number;
   strategy: Pick<StrategyPlan, "judge" | "readsServiceDeployment">;
   target: WaitTarget;
@@ -48,12 +56,19 @@ export interface WaitOptions {
   label: string;
 }
 
+export interface WaitOptions extends WaitShared, Watch {}
+
 export type WaitResult =
   | { status: "completed"; service: Service; seconds: number }
   | { status: "failed"; reason: string; service: Service; seconds: number }
   | { status: "timeout"; reason: string; service: Service | null; seconds: number }
   | { status: "aborted"; reason: string; service: Service | null; seconds: number }
   | { status: "unknown"; reason: string; service: Service | null; seconds: number };
+
+/** A watch no longer waited on because another one of the same wait failed (stopOnFirstFailure). */
+export type WatchResult =
+  | WaitResult
+  | { status: "stopped"; reason: string; service: Service | null; seconds: number };
 
 /** Reading ECS failed this many times in a row for a reason other than load: stop guessing. */
 const MAX_CONSECUTIVE_READ_ERRORS = 3;
@@ -102,106 +117,219 @@ export class EventLog {
 /** Even when nothing changes, say that we are still waiting this often. */
 const HEARTBEAT_MS = 30_000;
 
+/** Where one watch stands between polls. */
+interface WatchState {
+  watch: Watch;
+  deadline: number;
+  lastService: Service | null;
+  lastSummary: string;
+  lastPrinted: number;
+  /** Consecutive reads that failed for a reason other than load. */
+  errors: number;
+  /** Consecutive reads that failed under load (throttled, 5xx, timed out). */
+  quietReads: number;
+  result: WatchResult | null;
+}
+
+/** What one wait knows about itself. */
+interface Loop {
+  shared: WaitShared;
+  started: number;
+  /** Several watches: warnings name the one they are about. */
+  several: boolean;
+}
+
+/** How a watch ended, before its seconds are counted. */
+type Ending = WatchResult extends infer R ? (R extends WatchResult ? Omit<R, "seconds"> : never) : never;
+
+/** One poll's news about one watch: what ECS showed, or why it could not be read. */
+type Read = { observation: Observation } | { error: unknown };
+
+/** One deployment: `waitForDeployments` with a list of one. */
 export async function waitForDeployment(options: WaitOptions): Promise<WaitResult> {
-  const { clock, progress, signal } = options;
-  const started = clock.now();
-  const deadline = started + options.timeoutSeconds * 1000;
-  const seconds = () => Math.round((clock.now() - started) / 1000);
-  let lastService: Service | null = null;
-  let lastSummary = "";
-  let lastPrinted = started;
-  let errors = 0;
-  let quietReads = 0;
-  progress.info(
-    `Waiting for ${options.label} (polling every ${options.pollSeconds}s, timeout ${formatSeconds(options.timeoutSeconds * 1000)})`,
-  );
+  const [result] = await waitForDeployments(options, [options], { stopOnFirstFailure: false });
+  // Only another watch's failure stops a watch: a wait of one ends any other way.
+  if (result === undefined || result.status === "stopped") throw new Error("a wait of one was stopped");
+  return result;
+}
+
+/**
+ * Several deployments in ONE loop: each poll reads every watch still waiting at once (ceil(N/10)
+ * DescribeServices per cluster, plus each native strategy's service deployment), and judges each
+ * with its own strategy, target, timeout and error count. The verdict comes in the poll that decides
+ * the last watch: the loop never sleeps after it. With `stopOnFirstFailure`, a watch that fails, times
+ * out or becomes unreadable ends the others that have not completed as "stopped": the caller is about
+ * to restore them anyway. Results come in the order of `watches`.
+ */
+export async function waitForDeployments(
+  shared: WaitShared,
+  watches: Watch[],
+  options: { stopOnFirstFailure: boolean },
+): Promise<WatchResult[]> {
+  const loop: Loop = { shared, started: shared.clock.now(), several: watches.length > 1 };
+  const states = watches.map((watch) => startWatching(loop, watch));
   for (;;) {
-    if (signal.aborted)
-      return {
-        status: "aborted",
-        reason: abortReason(signal, options.label, lastSummary),
-        service: lastService,
-        seconds: seconds(),
-      };
-    let judgement: Judgement | null = null;
+    const waiting = states.filter((s) => s.result === null);
+    if (waiting.length === 0) return states.map((s) => s.result!);
+    if (shared.signal.aborted) {
+      for (const state of waiting) end(loop, state, aborted(loop, state));
+      continue;
+    }
+    const reads = await observeAll(shared, waiting);
+    for (const [i, state] of waiting.entries()) absorb(loop, state, reads[i]!);
+    for (const state of waiting) if (state.result === null) checkTimeout(loop, state);
+    if (options.stopOnFirstFailure) stopAfterFailure(loop, states);
+    const still = states.filter((s) => s.result === null);
+    if (still.length === 0) continue;
+    const remaining = Math.min(...still.map((s) => s.deadline - shared.clock.now()));
     try {
-      const observation = await observe(options);
-      errors = 0;
-      quietReads = 0;
-      lastService = observation.service;
-      options.events.record(observation.service);
-      judgement = options.strategy.judge(observation, options.target);
-    } catch (error) {
-      if (signal.aborted)
-        return {
-          status: "aborted",
-          reason: abortReason(signal, options.label, lastSummary),
-          service: lastService,
-          seconds: seconds(),
-        };
-      const why = `${awsErrorName(error)}: ${(error as Error).message}`;
-      if (isTransient(error)) {
-        // Load on ECS is not news about the deployment: say so once per streak, keep the cadence.
-        quietReads += 1;
-        if (quietReads === 1) progress.warn(`no news from ECS (${why}); polling on`);
-      } else {
-        errors += 1;
-        progress.warn(`reading the service failed (${errors}/${MAX_CONSECUTIVE_READ_ERRORS}): ${why}`);
-      }
-      if (errors >= MAX_CONSECUTIVE_READ_ERRORS) {
-        return {
-          status: "unknown",
-          reason: `ECS could not be read: ${why}`,
-          service: lastService,
-          seconds: seconds(),
-        };
-      }
-    }
-    if (judgement?.state === "completed")
-      return { status: "completed", service: lastService!, seconds: seconds() };
-    if (judgement?.state === "failed") {
-      return { status: "failed", reason: judgement.reason, service: lastService!, seconds: seconds() };
-    }
-    if (judgement && (judgement.summary !== lastSummary || clock.now() - lastPrinted >= HEARTBEAT_MS)) {
-      lastSummary = judgement.summary;
-      lastPrinted = clock.now();
-      const latest = options.events.seen.at(-1)?.message;
-      progress.step(
-        `${options.label}: ${judgement.summary} (${formatSeconds(clock.now() - started)} elapsed${latest ? `; last ECS event: ${latest}` : ""})`,
-      );
-    }
-    const remaining = deadline - clock.now();
-    if (remaining <= 0) {
-      return {
-        status: "timeout",
-        reason: `${options.label} did not finish within ${formatSeconds(options.timeoutSeconds * 1000)} (last state: ${lastSummary || "unknown"})`,
-        service: lastService,
-        seconds: seconds(),
-      };
-    }
-    try {
-      await clock.sleep(Math.min(options.pollSeconds * 1000, remaining), signal);
+      await shared.clock.sleep(Math.min(shared.pollSeconds * 1000, remaining), shared.signal);
     } catch {
-      return {
-        status: "aborted",
-        reason: abortReason(signal, options.label, lastSummary),
-        service: lastService,
-        seconds: seconds(),
-      };
+      for (const state of still) end(loop, state, aborted(loop, state));
     }
   }
 }
 
-async function observe(options: WaitOptions) {
-  const read = { poll: { timeoutMs: options.pollSeconds * 1000 }, signal: options.signal };
-  const lookup = await options.ecs.describeService(options.ref, read);
-  if (!lookup.found) throw Object.assign(new Error(lookup.reason), { name: "ServiceNotFoundException" });
-  const arn = options.target.serviceDeploymentArn;
-  const serviceDeployment =
-    options.strategy.readsServiceDeployment && arn
-      ? await options.ecs.describeServiceDeployment(arn, read)
-      : null;
-  return { service: lookup.service, serviceDeployment };
+function startWatching(loop: Loop, watch: Watch): WatchState {
+  loop.shared.progress.info(
+    `Waiting for ${watch.label} (polling every ${loop.shared.pollSeconds}s, timeout ${formatSeconds(watch.timeoutSeconds * 1000)})`,
+  );
+  return {
+    watch,
+    deadline: loop.started + watch.timeoutSeconds * 1000,
+    lastService: null,
+    lastSummary: "",
+    lastPrinted: loop.started,
+    errors: 0,
+    quietReads: 0,
+    result: null,
+  };
+}
+
+function elapsedSeconds(loop: Loop): number {
+  const from = loop.shared.secondsFrom ?? loop.started;
+  return Math.round((loop.shared.clock.now() - from) / 1000);
+}
+
+function end(loop: Loop, state: WatchState, result: Ending): void {
+  state.result = { ...result, seconds: elapsedSeconds(loop) } as WatchResult;
+}
+
+function aborted(loop: Loop, state: WatchState): Ending {
+  const reason = abortReason(loop.shared.signal, state.watch.label, state.lastSummary);
+  return { status: "aborted", reason, service: state.lastService };
+}
+
+/** Takes one poll's news: judges what ECS showed, or counts the failed read. */
+function absorb(loop: Loop, state: WatchState, read: Read): void {
+  if ("observation" in read) {
+    state.errors = 0;
+    state.quietReads = 0;
+    state.lastService = read.observation.service;
+    state.watch.events.record(read.observation.service);
+    judge(loop, state, state.watch.strategy.judge(read.observation, state.watch.target));
+    return;
+  }
+  if (loop.shared.signal.aborted) {
+    end(loop, state, aborted(loop, state));
+    return;
+  }
+  const { progress } = loop.shared;
+  const about = loop.several ? `${state.watch.label}: ` : "";
+  const why = `${awsErrorName(read.error)}: ${(read.error as Error).message}`;
+  if (isTransient(read.error)) {
+    // Load on ECS is not news about the deployment: say so once per streak, keep the cadence.
+    state.quietReads += 1;
+    if (state.quietReads === 1) progress.warn(`${about}no news from ECS (${why}); polling on`);
+  } else {
+    state.errors += 1;
+    progress.warn(
+      `${about}reading the service failed (${state.errors}/${MAX_CONSECUTIVE_READ_ERRORS}): ${why}`,
+    );
+  }
+  if (state.errors >= MAX_CONSECUTIVE_READ_ERRORS) {
+    end(loop, state, {
+      status: "unknown",
+      reason: `ECS could not be read: ${why}`,
+      service: state.lastService,
+    });
+  }
+}
+
+function judge(loop: Loop, state: WatchState, judgement: Judgement): void {
+  const service = state.lastService!;
+  if (judgement.state === "completed") {
+    end(loop, state, { status: "completed", service });
+    return;
+  }
+  if (judgement.state === "failed") {
+    end(loop, state, { status: "failed", reason: judgement.reason, service });
+    return;
+  }
+  const { clock, progress } = loop.shared;
+  if (judgement.summary === state.lastSummary && clock.now() - state.lastPrinted < HEARTBEAT_MS) return;
+  state.lastSummary = judgement.summary;
+  state.lastPrinted = clock.now();
+  const latest = state.watch.events.seen.at(-1)?.message;
+  progress.step(
+    `${state.watch.label}: ${judgement.summary} (${formatSeconds(clock.now() - loop.started)} elapsed${latest ? `; last ECS event: ${latest}` : ""})`,
+  );
+}
+
+function checkTimeout(loop: Loop, state: WatchState): void {
+  if (state.deadline - loop.shared.clock.now() > 0) return;
+  const { label, timeoutSeconds } = state.watch;
+  end(loop, state, {
+    status: "timeout",
+    reason: `${label} did not finish within ${formatSeconds(timeoutSeconds * 1000)} (last state: ${state.lastSummary || "unknown"})`,
+    service: state.lastService,
+  });
+}
+
+const FAILURES = new Set<WatchResult["status"]>(["failed", "timeout", "unknown"]);
+
+/** Once one watch failed, the others that have not completed are no longer worth waiting for. */
+function stopAfterFailure(loop: Loop, states: WatchState[]): void {
+  const failed = states.find((s) => s.result !== null && FAILURES.has(s.result.status));
+  if (failed === undefined) return;
+  for (const state of states.filter((s) => s.result === null)) {
+    end(loop, state, {
+      status: "stopped",
+      reason: `stopped waiting: ${failed.watch.label} failed`,
+      service: state.lastService,
+    });
+  }
+}
+
+/**
+ * Reads every waiting watch's service, grouped by cluster so each cluster costs ceil(N/10)
+ * DescribeServices, then the service deployments the native strategies judge by, all at once.
+ * Each read is bounded by the poll interval and not retried: the next poll is the retry.
+ */
+async function observeAll(shared: WaitShared, waiting: WatchState[]): Promise<Read[]> {
+  const read = { poll: { timeoutMs: shared.pollSeconds * 1000 }, signal: shared.signal };
+  const byCluster = new Map<string, Promise<Map<string, ServiceLookup>>>();
+  for (const cluster of new Set(waiting.map((s) => s.watch.ref.cluster))) {
+    const names = waiting.filter((s) => s.watch.ref.cluster === cluster).map((s) => s.watch.ref.service);
+    byCluster.set(cluster, shared.ecs.describeServicesForPoll(cluster, names, read));
+  }
+  return Promise.all(
+    waiting.map(async ({ watch }): Promise<Read> => {
+      try {
+        const lookup = (await byCluster.get(watch.ref.cluster)!).get(watch.ref.service)!;
+        if (!lookup.found)
+          throw Object.assign(new Error(lookup.reason), { name: "ServiceNotFoundException" });
+        const arn = watch.target.serviceDeploymentArn;
+        const serviceDeployment =
+          watch.strategy.readsServiceDeployment && arn
+            ? await shared.ecs.describeServiceDeployment(arn, read)
+            : null;
+        return { observation: { service: lookup.service, serviceDeployment } };
+      } catch (error) {
+        return { error };
+      }
+    }),
+  );
 }
 
 /** What a person needs after Ctrl-C: why we stopped and where the deployment stood. */

@@ -6,7 +6,8 @@
  * simulator moves with a FakeClock, and while the SDK waiter runs, its own sleeps advance that clock
  * instead of waiting (Date.now and the waiter's setTimeout are redirected), so a 7-minute rollout is
  * measured in milliseconds. The SDK waiter's jitter is seeded, and each SDK row is averaged over seeds.
- * Then the time budget of a whole deploy of the example app: where its seconds go (see timeBudget).
+ * Then the time budget of a whole deploy of the example app: where its seconds go (see timeBudget),
+ * and several services of one cluster waited on together (see severalServicesSection).
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,13 +15,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ECSClient, UpdateServiceCommand, waitUntilServicesStable } from "@aws-sdk/client-ecs";
 import { Ecs } from "../../src/aws/ecs.js";
-import { HealthCheckSchema, VerifySchema } from "../../src/config/schema.js";
+import { DeploymentSchema, HealthCheckSchema, VerifySchema } from "../../src/config/schema.js";
 import {
   ASSUMED_TASK_START_SECONDS,
   AWS_DEFAULTS,
   adviseRollout,
   formatSeconds,
 } from "../../src/deploy/advisor.js";
+import { type RolloutOptions, rollOut, rollOutAll } from "../../src/deploy/rollout.js";
 import { strategies } from "../../src/deploy/strategies.js";
 import { EventLog, waitForDeployment } from "../../src/deploy/wait.js";
 import { type Behaviour, EcsSimulator } from "../../src/emulator/ecs/simulator.js";
@@ -467,6 +469,174 @@ function rolloutSpeedRows(): string[] {
   ];
 }
 
+/**
+ * Several services of one environment in one cluster (web and workers, one image), rolled out
+ * together: the shared wait (rollOutAll: one loop, ceil(N/10) DescribeServices per poll) against the
+ * same services rolled out by N independent single-service waits in parallel (rollOut each, one
+ * DescribeServices per service per poll). Every service completes at SEVERAL_DONE_AT s, off the
+ * poll grid on purpose, so "verdict after the slowest completion" shows the cost of the grid.
+ */
+const SEVERAL_COUNTS = [1, 2, 5, 10, 11, 25];
+const SEVERAL_DONE_AT = 62;
+
+interface SeveralMeasurement {
+  describes: number;
+  polls: number;
+  verdictAt: number;
+  allCompleted: boolean;
+  failed: number;
+  stopped: number;
+}
+
+/**
+ * A clock for N loops that each sleep: time moves only once every loop still running is asleep,
+ * to the earliest wake-up, so N parallel waits poll at the same instants as one loop would
+ * (the FakeClock alone would jump once per sleeper).
+ */
+class LockstepClock {
+  private sleepers: Array<{ at: number; wake: () => void }> = [];
+
+  constructor(
+    private readonly fake: FakeClock,
+    private running: number,
+  ) {}
+
+  now(): number {
+    return this.fake.now();
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((wake) => {
+      this.sleepers.push({ at: this.fake.now() + ms, wake });
+      this.advanceWhenAllAsleep();
+    });
+  }
+
+  /** One loop finished: it no longer holds time back. */
+  finished(): void {
+    this.running -= 1;
+    this.advanceWhenAllAsleep();
+  }
+
+  private advanceWhenAllAsleep(): void {
+    if (this.sleepers.length === 0 || this.sleepers.length < this.running) return;
+    const next = Math.min(...this.sleepers.map((s) => s.at));
+    this.fake.advance(next - this.fake.now());
+    const due = this.sleepers.filter((s) => s.at <= next);
+    this.sleepers = this.sleepers.filter((s) => s.at > next);
+    for (const sleeper of due) sleeper.wake();
+  }
+}
+
+/** When one service fails instead (worker-1: the circuit breaker at this many seconds). */
+const SEVERAL_FAILS_AT = 32;
+
+async function measureSeveral(count: number, shared: boolean, oneFails = false): Promise<SeveralMeasurement> {
+  const clock = new FakeClock();
+  const sim = await EcsSimulator.start(clock);
+  const client = (maxAttempts: number) =>
+    new ECSClient({
+      region: "eu-west-1",
+      endpoint: sim.endpoint,
+      credentials: { accessKeyId: "AKIABENCH", secretAccessKey: "bench" },
+      maxAttempts,
+    });
+  const clients = [client(3), client(1)];
+  try {
+    sim.timing = { startSeconds: 5, healthySeconds: SEVERAL_DONE_AT, failAfterSeconds: SEVERAL_FAILS_AT };
+    if (oneFails) sim.serviceBehaviours.set("worker-1", "failing");
+    const image = (c: string) => `ghcr.io/acme/app@sha256:${c.repeat(64)}`;
+    const v1 = sim.registerTaskDefinition({
+      family: "app",
+      containerDefinitions: [{ name: "app", image: image("0") }],
+    });
+    const v2 = sim.registerTaskDefinition({
+      family: "app",
+      containerDefinitions: [{ name: "app", image: image("a") }],
+    });
+    const names = Array.from({ length: count }, (_, i) => (i === 0 ? "web" : `worker-${i}`));
+    for (const service of names) sim.createService({ cluster: "main", service, taskDefinition: v1 });
+    const ecs = new Ecs({ mutations: clients[0]!, polls: clients[1]! });
+    const { output: progress } = captureOutput();
+    const lockstep = new LockstepClock(clock, count);
+    const change = (service: string): RolloutOptions => ({
+      ecs,
+      ref: { cluster: "main", service },
+      clock: shared ? clock : lockstep,
+      progress,
+      signal: new AbortController().signal,
+      settings: DeploymentSchema.parse({ pollSeconds: POLL_SECONDS, timeoutSeconds: 900 }),
+      events: new EventLog(clock, progress),
+      taskDefinitionArn: v2,
+    });
+    const t0 = clock.now();
+    const results = shared
+      ? await rollOutAll(names.map(change), { stopOnFirstFailure: true })
+      : await Promise.all(names.map((name) => rollOut(change(name)).finally(() => lockstep.finished())));
+    const reads = sim.callsTo("DescribeServices").filter((c) => c.atMs >= t0);
+    return {
+      describes: reads.length,
+      polls: new Set(reads.map((c) => c.atMs)).size,
+      verdictAt: (clock.now() - t0) / 1000,
+      allCompleted: results.every((r) => r.status === "completed"),
+      failed: results.filter((r) => r.status === "failed").length,
+      stopped: results.filter((r) => r.status === "stopped").length,
+    };
+  } finally {
+    for (const c of clients) c.destroy();
+    await sim.stop();
+  }
+}
+
+async function severalServicesSection(): Promise<string[]> {
+  const rows = [
+    "| Services N | Goal ceil(N/10) | Shared wait: DescribeServices / poll | N waits: DescribeServices / poll | Shared / N waits | Polls (shared, N waits) | Verdict after the slowest completion, polls (shared, N waits) | All completed |",
+    "|---:|---:|---:|---:|---:|---|---|---|",
+  ];
+  const failures: string[] = [];
+  for (const count of SEVERAL_COUNTS) {
+    const shared = await measureSeveral(count, true);
+    const baseline = await measureSeveral(count, false);
+    const perPoll = (m: SeveralMeasurement) => m.describes / m.polls;
+    const late = (m: SeveralMeasurement) => (m.verdictAt - SEVERAL_DONE_AT) / POLL_SECONDS;
+    const goal = Math.ceil(count / 10);
+    if (perPoll(shared) !== goal)
+      failures.push(`N=${count}: ${perPoll(shared)} calls per poll, goal ${goal}`);
+    if (late(shared) > 1)
+      failures.push(`N=${count}: verdict ${late(shared)} polls after the slowest completion`);
+    rows.push(
+      `| ${count} | ${goal} | ${perPoll(shared).toFixed(2)} | ${perPoll(baseline).toFixed(2)} | ${(perPoll(shared) / perPoll(baseline)).toFixed(2)} | ${shared.polls}, ${baseline.polls} | ${late(shared).toFixed(1)}, ${late(baseline).toFixed(1)} | ${shared.allCompleted && baseline.allCompleted ? "yes" : "NO"} |`,
+    );
+  }
+  const failing = [
+    "| Services N | Shared wait (stop on first failure): verdict at | results | N waits: verdict at | results |",
+    "|---:|---:|---|---:|---|",
+  ];
+  for (const count of [2, 10, 25]) {
+    const shared = await measureSeveral(count, true, true);
+    const baseline = await measureSeveral(count, false, true);
+    const results = (m: SeveralMeasurement) =>
+      `${m.failed} failed, ${m.stopped} stopped, ${count - m.failed - m.stopped} completed`;
+    failing.push(
+      `| ${count} | ${shared.verdictAt} s | ${results(shared)} | ${baseline.verdictAt} s | ${results(baseline)} |`,
+    );
+  }
+  return [
+    "",
+    "### Several services in one cluster",
+    "",
+    `N services of one environment (one image) rolled out together in the ECS simulator on virtual time (poll ${POLL_SECONDS} s; every service completes at ${SEVERAL_DONE_AT} s, off the poll grid). "Shared wait": rollOutAll, one loop reading all services, ten per DescribeServices. "N waits": the same services rolled out by N independent single-service waits in parallel (rollOut each), polling at the same instants. DescribeServices / poll = DescribeServices sent during the wait / polls; the verdict delay counts from the slowest service's completion to the last result.`,
+    "",
+    ...rows,
+    "",
+    `- Goal: DescribeServices per poll = ceil(N/10), and the verdict at most one poll after the slowest service finishes: ${failures.length === 0 ? "met for every N" : `NOT met (${failures.join("; ")})`}`,
+    "",
+    `When worker-1's tasks fail (the circuit breaker marks its deployment FAILED at ${SEVERAL_FAILS_AT} s) while the others roll for ${SEVERAL_DONE_AT} s: the shared wait stops waiting for the others in the poll that sees the failure, so the restore can start then; N independent waits only answer together once the slowest finished.`,
+    "",
+    ...failing,
+  ];
+}
+
 export async function run(): Promise<string> {
   const throttling = [
     "",
@@ -507,6 +677,7 @@ export async function run(): Promise<string> {
     ...throttling,
     ...(await timeBudget()),
     ...rolloutSpeedRows(),
+    ...(await severalServicesSection()),
   ].join("\n");
 }
 

@@ -16,6 +16,8 @@
  *
  * Rollouts (per deployment; chosen when UpdateService creates it):
  *   sim.behaviours.set(image, "healthy" | "failing" | "stuck")   by the image of the first container
+ *   sim.serviceBehaviours.set(service, behaviour)                by service name, checked first (services
+ *                                                                that run one image, one of them failing)
  *   sim.defaultBehaviour = "healthy"
  *   sim.rollbackBehaviour = "healthy" | "failing" | "stuck"      rollbacks started by the circuit
  *                                                                breaker or StopServiceDeployment
@@ -174,6 +176,8 @@ const ROLLING_STRATEGIES = new Set([undefined, "ROLLING"]);
 export class EcsSimulator {
   readonly calls: RecordedCall[] = [];
   readonly behaviours = new Map<string, Behaviour>();
+  /** By service name, before `behaviours`: services running the same image can differ. */
+  readonly serviceBehaviours = new Map<string, Behaviour>();
   defaultBehaviour: Behaviour = "healthy";
   rollbackBehaviour: Behaviour = "healthy";
   timing = { startSeconds: 5, healthySeconds: 20, failAfterSeconds: 30 };
@@ -597,12 +601,14 @@ export class EcsSimulator {
       target = td.arn;
     }
     if (target !== service.taskDefinition || input.forceNewDeployment === true) {
-      this.beginRollout(service, target, this.behaviourOf(target));
+      this.beginRollout(service, target, this.behaviourOf(service, target));
     }
     return { service: this.view(service, undefined) };
   }
 
-  private behaviourOf(taskDefinition: string): Behaviour {
+  private behaviourOf(service: SimService, taskDefinition: string): Behaviour {
+    const chosen = this.serviceBehaviours.get(service.name);
+    if (chosen !== undefined) return chosen;
     const containers = (this.resolve(taskDefinition).body.containerDefinitions as Json[] | undefined) ?? [];
     const image = String(containers[0]?.image ?? "");
     return this.behaviours.get(image) ?? this.defaultBehaviour;
