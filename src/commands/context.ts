@@ -8,6 +8,7 @@
 import type { EcsClientFactory } from "../aws/client.js";
 import type { EcrClientFactory } from "../aws/ecr.js";
 import type { Ecs, ServiceRef } from "../aws/ecs.js";
+import type { Schedules } from "../aws/schedules.js";
 import type { Clock, Random } from "../clock.js";
 import type { Config, Environment } from "../config/schema.js";
 import type { RenderedTaskDefinition } from "../config/taskdef.js";
@@ -104,6 +105,21 @@ export interface EnvironmentContext extends CommandContext {
   ecsFor(region: string): Promise<Ecs>;
   /** The endpoint override in effect, for messages. */
   endpoint: string | undefined;
-  /** The task definition for an image and release: rendered and validated, no AWS call. */
-  renderTaskDefinition(image: string, release: string): Promise<RenderedTaskDefinition>;
+  /** EventBridge rules and Scheduler schedules in the environment's region (built on first use, then reused). */
+  schedules(): Promise<Schedules>;
+  /**
+   * The task definition for an image and release: rendered and validated, no AWS call. For the
+   * primary service unless another of the environment's services or scheduled tasks is named.
+   */
+  renderTaskDefinition(image: string, release: string, unit?: RenderUnit): Promise<RenderedTaskDefinition>;
+}
+
+/** What a service or scheduled task renders differently: its template, container and command. */
+export interface RenderUnit {
+  /** The ECS service it is for ({{SERVICE}}); a scheduled task keeps the primary's. */
+  service?: string;
+  container: string;
+  command?: string[] | undefined;
+  /** Its own template, relative to shipyard.json; else the file's `taskDefinition`. */
+  taskDefinition?: string | undefined;
 }

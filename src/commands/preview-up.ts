@@ -13,7 +13,7 @@
 import type { CreateServiceCommandInput, Service } from "@aws-sdk/client-ecs";
 import { awsErrorName, type Ecs, shortArn } from "../aws/ecs.js";
 import type { Elb } from "../aws/elb.js";
-import type { Environment, HealthCheckSettings } from "../config/schema.js";
+import { type Environment, type HealthCheckSettings, primaryOf } from "../config/schema.js";
 import { renderTaskDefinition } from "../config/taskdef.js";
 import {
   choosePriority,
@@ -138,9 +138,13 @@ function previewContext(ctx: EnvironmentContext, names: PreviewNames, configPath
   };
   delete healthCheck.releaseUrl;
   const { alarms: _alarms, ...deployment } = copied.deployment;
+  // A preview is a copy of the primary service alone: no workers, no scheduled tasks of its own.
+  const primary = primaryOf(copied.services);
   const environment: Environment = {
     ...copied,
     service: names.service,
+    services: [{ ...primary, name: names.service, traffic: true }],
+    scheduledTasks: [],
     healthCheck,
     // A preview is one task behind a rule of its own: the native blue-green/canary setups and the
     // copied environment's alarms and Sentry gate are about the copied environment, not this one.

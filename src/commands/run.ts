@@ -9,6 +9,7 @@ import { dirname } from "node:path";
 import { ecsEndpoint } from "../aws/client.js";
 import type { Ecs } from "../aws/ecs.js";
 import { explainAwsError } from "../aws/errors.js";
+import { openSchedules, type Schedules, schedulesEndpoints } from "../aws/schedules.js";
 import { parseConfig, selectEnvironment } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { BUNDLED_SOURCE, readBundledTemplate, renderTaskDefinition } from "../config/taskdef.js";
@@ -140,7 +141,29 @@ function environmentContext(
     }
     return ecs;
   };
-  let template: Promise<{ text: string; source: string }> | undefined;
+  // Same credentials, region and endpoint rules as ECS; the EventBridge SDKs load on the first call.
+  let schedules: Promise<Schedules> | undefined;
+  const openSchedulesOnce = (): Promise<Schedules> => {
+    schedules ??= (async () => {
+      const credentials = runtime.awsCredentials ? await runtime.awsCredentials() : undefined;
+      return openSchedules({
+        region: environment.region,
+        ...schedulesEndpoints(runtime.env),
+        ...(credentials ? { credentials } : {}),
+        now: () => runtime.clock.now(),
+      });
+    })();
+    return schedules;
+  };
+  const templates = new Map<string | undefined, Promise<{ text: string; source: string }>>();
+  const template = (named: string | undefined) => {
+    let read = templates.get(named);
+    if (read === undefined) {
+      read = readTemplate(runtime.files, named, configPath);
+      templates.set(named, read);
+    }
+    return read;
+  };
   return {
     ...base,
     config,
@@ -151,18 +174,21 @@ function environmentContext(
     endpoint,
     ecs: () => ecsFor(environment.region),
     ecsFor,
-    async renderTaskDefinition(image, release) {
-      template ??= readTemplate(runtime.files, config.taskDefinition, configPath);
-      const { text, source } = await template;
+    schedules: openSchedulesOnce,
+    async renderTaskDefinition(image, release, unit) {
+      const { text, source } = await template(unit?.taskDefinition ?? config.taskDefinition);
       return renderTaskDefinition({
         templateText: text,
         source,
         environmentName,
-        environment,
+        environment: unit
+          ? { ...environment, service: unit.service ?? environment.service, container: unit.container }
+          : environment,
         repository: config.image,
         image,
         release,
         planCommand: base.command("plan", { image }),
+        command: unit?.command,
       });
     },
   };

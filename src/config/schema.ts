@@ -275,6 +275,71 @@ export const NotifySchema = z
     "Who hears about deploys and rollbacks of this environment. A notification that fails is a warning, never a failed deploy.",
   );
 
+const commandOverride = z
+  .array(z.string().min(1))
+  .min(1)
+  .describe(
+    'Command for its container instead of the image\'s own, e.g. ["node","dist/worker.js"] for a queue worker.',
+  );
+const templatePath = z
+  .string()
+  .min(1)
+  .describe(
+    "Its own task definition template, relative to shipyard.json (default: the one of the whole file, `taskDefinition`).",
+  );
+const containerName = ecsName("a container name").describe(
+  "Container that receives the image (default: the environment's `container`).",
+);
+
+export const ServiceSchema = z
+  .strictObject({
+    name: ecsName("an ECS service name").describe("ECS service name, e.g. web or worker."),
+    container: containerName.optional(),
+    command: commandOverride.optional(),
+    taskDefinition: templatePath.optional(),
+    traffic: z
+      .boolean()
+      .default(false)
+      .describe(
+        "It serves the environment's traffic: the smoke test (`healthCheck`) runs once such a service changed, and the first one is where the migrations run.",
+      ),
+  })
+  .describe("One ECS service of the environment, run from the release's image.");
+
+/** EventBridge names: rules, buses, schedules and schedule groups. */
+const EVENTS_NAME = /^[.\-_A-Za-z0-9]{1,64}$/;
+const eventsName = (what: string) =>
+  z.string().regex(EVENTS_NAME, `${what}: 1-64 letters, digits, ".", "_" or "-"`);
+
+export const ScheduledTaskSchema = z
+  .strictObject({
+    rule: eventsName("an EventBridge rule name")
+      .optional()
+      .describe("EventBridge rule whose ECS target runs the task (give `rule` or `schedule`)."),
+    eventBus: eventsName("an event bus name").default("default").describe("Event bus of the rule."),
+    targetId: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe("Id of the rule's ECS target, when the rule has more than one."),
+    schedule: eventsName("an EventBridge Scheduler schedule name")
+      .optional()
+      .describe("EventBridge Scheduler schedule that runs the task (give `rule` or `schedule`)."),
+    group: eventsName("a schedule group name").default("default").describe("Schedule group of the schedule."),
+    container: containerName.optional(),
+    command: commandOverride.optional(),
+    taskDefinition: templatePath.optional(),
+  })
+  .meta({ oneOf: [{ required: ["rule"] }, { required: ["schedule"] }] })
+  .refine((task) => (task.rule === undefined) !== (task.schedule === undefined), {
+    message:
+      "give exactly one of `rule` (an EventBridge rule) or `schedule` (an EventBridge Scheduler schedule)",
+  })
+  .describe(
+    "A scheduled task that runs the app's image: its target is moved to the release's revision by a deploy, and back by a restore or rollback.",
+  );
+
 export const EnvironmentSchema = z
   .strictObject({
     region: z
@@ -288,7 +353,22 @@ export const EnvironmentSchema = z
         'an ECS cluster name (letters, digits, "_", "-") or ARN',
       )
       .describe("ECS cluster name or ARN."),
-    service: ecsName("an ECS service name").describe("ECS service name."),
+    service: ecsName("an ECS service name")
+      .optional()
+      .describe("ECS service name, for an environment of one service (else list them in `services`)."),
+    services: z
+      .array(ServiceSchema)
+      .min(1)
+      .max(50)
+      .optional()
+      .describe(
+        "The environment's services when it has several (web, workers): deployed together from one image and one migration run, verified together, and restored together when any of them fails.",
+      ),
+    scheduledTasks: z
+      .array(ScheduledTaskSchema)
+      .max(50)
+      .default([])
+      .describe("Scheduled tasks (EventBridge rules or Scheduler schedules) that run the app's image."),
     container: ecsName("a container name")
       .default("app")
       .describe("Container in the task definition that receives the image."),
@@ -312,7 +392,92 @@ export const EnvironmentSchema = z
       .describe("Environment that must run this same image, verified, before this one may deploy it."),
     notify: NotifySchema.optional(),
   })
+  // Editors learn the either-or that the refinement below enforces.
+  .meta({ oneOf: [{ required: ["service"] }, { required: ["services"] }] })
+  .superRefine((env, ctx) => {
+    if ((env.service === undefined) === (env.services === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["service"],
+        message:
+          'give either `service` (one ECS service) or `services` (a list, e.g. [{"name":"web","traffic":true},{"name":"worker","command":["node","dist/worker.js"]}])',
+      });
+    }
+    const names = new Set<string>();
+    for (const [index, service] of (env.services ?? []).entries()) {
+      if (names.has(service.name))
+        ctx.addIssue({
+          code: "custom",
+          path: ["services", index, "name"],
+          message: `"${service.name}" is listed twice`,
+        });
+      names.add(service.name);
+    }
+    if (env.services && env.healthCheck && !env.services.some((s) => s.traffic)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["healthCheck"],
+        message:
+          "no service has `traffic: true`, so nothing would be smoke-tested: mark the service that serves it",
+      });
+    }
+    const targets = new Set<string>();
+    for (const [index, task] of env.scheduledTasks.entries()) {
+      const key = scheduledTaskName(task);
+      if (targets.has(key))
+        ctx.addIssue({ code: "custom", path: ["scheduledTasks", index], message: `${key} is listed twice` });
+      targets.add(key);
+    }
+  })
+  .transform((env) => {
+    const services = (env.services ?? [{ name: env.service!, traffic: true }]).map(
+      (service): ServiceSettings => ({ ...service, container: service.container ?? env.container }),
+    );
+    const primary = primaryOf(services);
+    const scheduledTasks = env.scheduledTasks.map(
+      (task): ScheduledTaskSettings => ({ ...task, container: task.container ?? env.container }),
+    );
+    // `service` and `container` name the primary service: where migrations run, the lock is held,
+    // and what the one-service commands (logs, previews, init) work on.
+    return { ...env, service: primary.name, container: primary.container, services, scheduledTasks };
+  })
   .describe("One deployment target.");
+
+export interface ServiceSettings {
+  name: string;
+  container: string;
+  command?: string[] | undefined;
+  taskDefinition?: string | undefined;
+  traffic: boolean;
+}
+
+export interface ScheduledTaskSettings {
+  rule?: string | undefined;
+  eventBus: string;
+  targetId?: string | undefined;
+  schedule?: string | undefined;
+  group: string;
+  container: string;
+  command?: string[] | undefined;
+  taskDefinition?: string | undefined;
+}
+
+/** The service the environment is known by: the first that serves traffic, else the first listed. */
+export function primaryOf<T extends { traffic: boolean }>(services: readonly T[]): T {
+  return services.find((s) => s.traffic) ?? services[0]!;
+}
+
+/** How messages name a scheduled task: "rule nightly-report" or "schedule cleanup (group jobs)". */
+export function scheduledTaskName(task: {
+  rule?: string | undefined;
+  eventBus?: string | undefined;
+  schedule?: string | undefined;
+  group?: string | undefined;
+}): string {
+  if (task.rule !== undefined)
+    return `rule ${task.rule}${task.eventBus && task.eventBus !== "default" ? ` (bus ${task.eventBus})` : ""}`;
+  return `schedule ${task.schedule}${task.group && task.group !== "default" ? ` (group ${task.group})` : ""}`;
+}
 
 /** A preview's host name: DNS labels, with {{PR}} where the pull request's number goes. */
 const PREVIEW_HOST =

@@ -83,6 +83,8 @@ export interface RenderInput {
   release: string;
   /** The command that checks a template, as the user would type it (named in the hint). */
   planCommand: string;
+  /** Replaces the container's command: a worker or a scheduled job run from the same image. */
+  command?: string[] | undefined;
 }
 
 export type RenderedTaskDefinition = RegisterTaskDefinitionCommandInput & {
@@ -119,6 +121,10 @@ export function renderTaskDefinition(input: RenderInput): RenderedTaskDefinition
   const rendered = definition as unknown as RenderedTaskDefinition;
   normalizeSizes(rendered);
   setImageAndRelease(rendered, input.environment.container, input.image, input.release);
+  if (input.command)
+    rendered.containerDefinitions.find((c) => c.name === input.environment.container)!.command = [
+      ...input.command,
+    ];
   return rendered;
 }
 

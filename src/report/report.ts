@@ -88,6 +88,58 @@ export interface Report {
   details?: Section;
   /** Why a release failed, as ECS, the load balancer and the logs tell it (failed deploys and migrations). */
   diagnosis?: Diagnosis;
+  /**
+   * One row per service and scheduled task, when the environment has more than one service or any
+   * scheduled task (deploy, rollback, status, plan); the fields above then describe the primary service.
+   */
+  services?: ServiceRow[];
+}
+
+/** Where one service or scheduled task of the environment stands after the command. */
+export type ServiceState =
+  /** It runs the new revision, verified with the rest (deploy), or the target (rollback). */
+  | "deployed"
+  /** Put back on its previous revision, confirmed by ECS. */
+  | "restored"
+  /** Putting it back was not confirmed, or it was left alone: nextSteps has the commands for it. */
+  | "not-restored"
+  /** Nothing about it was changed. */
+  | "unchanged"
+  /** status and plan: as it runs now. */
+  | "running";
+
+/** What a deploy's rollout of one service did, on its own. */
+export type ServiceRollout =
+  | "completed"
+  /** Its own deployment failed or timed out: the row's reason says how. */
+  | "failed"
+  /** Still in flight when another service failed: stopped waiting, then restored. */
+  | "stopped"
+  /** UpdateService did not take effect. */
+  | "not-updated"
+  /** Whether it changed is unknown (unreadable, interrupted). */
+  | "unknown";
+
+export interface ServiceRow {
+  /** The ECS service name, or "rule NAME" / "schedule NAME" for a scheduled task. */
+  name: string;
+  kind: "service" | "rule" | "schedule";
+  container: string;
+  /** Serves the environment's traffic (gets the smoke test). */
+  traffic: boolean;
+  state: ServiceState;
+  /** deploy: what its own rollout did (a service that failed shows "failed" here, "restored" above). */
+  rollout?: ServiceRollout;
+  /** The revision it runs (or was taken to). */
+  taskDefinition: string | null;
+  /** The revision it ran before the command (what a restore returns to). */
+  previousTaskDefinition: string | null;
+  reason?: string;
+  /** How it was put back (restores), or what it would change (plan). */
+  detail?: string;
+  seconds?: number;
+  /** Commands for this one, when it needs a person. */
+  nextSteps?: string[];
 }
 
 /** The causes of a failed task Shipyard recognises and explains. */
@@ -177,6 +229,15 @@ type Settable = Partial<
   Pick<Report, "image" | "release" | "taskDefinition" | "previousTaskDefinition" | "events">
 >;
 
+const EMPTY_ROW: Omit<ServiceRow, "name"> = {
+  kind: "service",
+  container: "",
+  traffic: false,
+  state: "unchanged",
+  taskDefinition: null,
+  previousTaskDefinition: null,
+};
+
 const NOT_RUN: Checks = { ecs: "not-run", smoke: "not-run", gate: "not-run" };
 
 export class ReportBuilder {
@@ -187,6 +248,7 @@ export class ReportBuilder {
   private readonly warnings: string[] = [];
   private readonly sections: { migration?: Section; verification?: Section; details?: Section } = {};
   private diagnosis: Diagnosis | undefined;
+  private readonly rows = new Map<string, ServiceRow>();
 
   constructor(
     private scope: ReportScope,
@@ -246,6 +308,13 @@ export class ReportBuilder {
     return this;
   }
 
+  /** Sets or updates the row of one service or scheduled task (rows keep their first order). */
+  serviceRow(row: Pick<ServiceRow, "name"> & Partial<ServiceRow>): this {
+    const known = this.rows.get(row.name);
+    this.rows.set(row.name, { ...(known ?? EMPTY_ROW), ...row } as ServiceRow);
+    return this;
+  }
+
   /** Appends one entry to a list in the details section (e.g. the steps a deploy ran). */
   append(key: string, item: unknown): this {
     const details = this.sections.details ?? {};
@@ -287,6 +356,7 @@ export class ReportBuilder {
     if (this.sections.verification) report.verification = this.sections.verification;
     if (this.sections.details) report.details = this.sections.details;
     if (this.diagnosis) report.diagnosis = this.diagnosis;
+    if (this.rows.size > 0) report.services = [...this.rows.values()];
     return report;
   }
 

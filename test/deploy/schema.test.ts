@@ -15,6 +15,11 @@ describe("schema/shipyard.schema.json", () => {
     expect(Object.keys(environment.properties)).toEqual(
       expect.arrayContaining(["region", "cluster", "service", "container", "deployment", "variables"]),
     );
-    expect(environment.required).toEqual(expect.arrayContaining(["region", "cluster", "service"]));
+    expect(environment.required).toEqual(expect.arrayContaining(["region", "cluster"]));
+    // One service or a list of them: editors are told it is one or the other.
+    expect(environment.oneOf).toEqual([{ required: ["service"] }, { required: ["services"] }]);
+    expect(Object.keys(environment.properties)).toEqual(
+      expect.arrayContaining(["services", "scheduledTasks"]),
+    );
   });
 });
