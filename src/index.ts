@@ -371,10 +371,11 @@ export class Shipyard {
    *
    * @param env Environment in shipyard.json, e.g. production.
    * @param to Revision to return to: an ARN, family:revision or a revision number. Default: the last good one Shipyard recorded.
+   * @param service Roll back only this service of the environment (default: every service and scheduled task).
    */
   @func({ cache: "never" })
-  async rollback(env: string, to = ""): Promise<string> {
-    return this.command("rollback", { env, to });
+  async rollback(env: string, to = "", service = ""): Promise<string> {
+    return this.command("rollback", { env, to, service });
   }
 
   /**

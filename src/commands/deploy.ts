@@ -1,35 +1,51 @@
 /**
- * `deploy`: take a service from the revision it runs to a new image, and back when the release is bad.
+ * `deploy`: take an environment's services from the revisions they run to a new image, and back when
+ * the release is bad.
  *
- *   render the task definition (no AWS call) → preflight (service ACTIVE, ECS-controlled, nothing in
- *   flight, `requires` met) → register the new revision → beforeUpdate steps (Sentry preflight,
- *   migrations) → UpdateService and wait on OUR deployment → afterRollout steps (smoke test, Sentry
- *   bookkeeping, error-rate gate) → record last-good → report.
+ *   render every task definition (no AWS call) → preflight (each service ACTIVE, ECS-controlled,
+ *   nothing in flight; each scheduled task's target readable; `requires` met) → read-only checks →
+ *   lock the environment, register the new revisions → migrations (once) → UpdateService for every
+ *   service at once, each waited on its OWN deployment; scheduled tasks moved → verification (smoke
+ *   test, Sentry bookkeeping, error-rate gate) → record last-good → report.
  *
- * On failure the previous revision is restored and the deploy exits 1; when that cannot be
- * confirmed, exit 3 with the exact commands to run. Nothing is ever deregistered.
+ * When anything fails, every service and scheduled task that moved is put back, all at once, and the
+ * deploy exits 1; when any of that cannot be confirmed, exit 3 with the exact commands for each.
+ * Nothing is ever deregistered. A one-service environment is the set of one (src/commands/release-set.ts).
  */
 import type { Service } from "@aws-sdk/client-ecs";
 import { type Ecs, shortArn } from "../aws/ecs.js";
 import { releaseOf } from "../config/taskdef.js";
 import { recordDeploy } from "../deploy/history.js";
 import { describeClaim, ticketOf } from "../deploy/lock.js";
-import { checkServiceDeployable, deploymentInFlight } from "../deploy/preflight.js";
+import { deploymentInFlight } from "../deploy/preflight.js";
 import { checkRequirement } from "../deploy/requires.js";
-import { restoreRevision } from "../deploy/restore.js";
-import { defaultRelease, recordLastGood, registerRevision } from "../deploy/revisions.js";
-import { rollOut } from "../deploy/rollout.js";
+import { defaultRelease, recordLastGood } from "../deploy/revisions.js";
+import { type RolloutOptions, type RolloutResult, rollOutAll } from "../deploy/rollout.js";
 import { afterRollback, type DeployStep, runSteps, type StepContext } from "../deploy/steps.js";
 import { EventLog } from "../deploy/wait.js";
 import { ExitCode, InputError } from "../errors.js";
-import type { Report } from "../report/report.js";
+import type { Report, ServiceRow } from "../report/report.js";
 import { type Announcer, announced } from "./announce.js";
 import type { EnvironmentContext } from "./context.js";
 import { deploySteps } from "./deploy-steps.js";
 import { diagnoseRelease } from "./diagnose.js";
 import { forceOption, serviceLock } from "./lock.js";
-import { restoreCommands } from "./next-steps.js";
+import { restoreCommands, retargetCommands } from "./next-steps.js";
+import {
+  type MovedService,
+  preflightSet,
+  type ReleaseSet,
+  registerSet,
+  renderSet,
+  restoreSet,
+  retargetScheduled,
+  type ScheduledMember,
+  type ServiceMember,
+  scheduledRow,
+  serviceRow,
+} from "./release-set.js";
 import { defineCommand, environmentOptions, type OptionValues } from "./spec.js";
+import { coversSeveralUnits } from "./units.js";
 
 const options = {
   ...environmentOptions,
@@ -70,37 +86,32 @@ async function deploy(
   options: DeployOptions,
   announcer: Announcer,
 ): Promise<Report> {
-  const { report, output: progress, environment, service: ref } = ctx;
+  const { report, output: progress, environment } = ctx;
   const commit = options.commit ?? ctx.runtime.env.GITHUB_SHA;
   const image = options.image ?? (await publish(ctx, options.release ?? commit));
   const release = options.release ?? defaultRelease(image, commit);
-  const definition = await ctx.renderTaskDefinition(image, release);
+  const rendered = await renderSet(ctx, image, release);
   await announcer.started({ image, release, commit });
   report.set({ image, release }).section("details", { strategy: environment.deployment.strategy });
   const ecs = await ctx.ecs();
-  progress.info(
-    `Deploying ${image} (release ${release}) to ${ctx.environmentName}: ${ref.cluster}/${ref.service}`,
-  );
+  progress.info(`Deploying ${image} (release ${release}) to ${ctx.environmentName}: ${membersOf(ctx)}`);
 
-  // 1. Look before touching anything.
+  // 1. Look before touching anything: every service, every scheduled task, the `requires` environment.
   const preflight = await report.phase("preflight", async () => {
-    const checked = await checkServiceDeployable(ecs, ref, {
-      region: environment.region,
-      environmentName: ctx.environmentName,
-      statusCommand: ctx.command("status"),
-    });
+    const checked = await preflightSet(ctx, ecs, rendered);
     if (!checked.ok) return checked;
     const requirement = await checkRequirements(ctx, image, options.skipRequires);
     if (requirement) return requirement;
-    const running = await ecs.describeTaskDefinition(checked.service.taskDefinition!);
+    const running = await ecs.describeTaskDefinition(checked.set.primary.previous);
     return { ...checked, previousRelease: releaseOf(running.taskDefinition, environment.container) };
   });
   if (!preflight.ok) return report.refused(preflight.problem, preflight.nextSteps);
-  const previous = preflight.service.taskDefinition!;
+  const { set } = preflight;
+  const previous = set.primary.previous;
   const events = new EventLog(ctx.runtime.clock, progress);
-  events.markSeen(preflight.service);
+  for (const member of set.services) events.markSeen(member.service);
   report.set({ previousTaskDefinition: previous, events: events.seen });
-  progress.info(`Current revision ${shortArn(previous)}; a rollback returns to it.`);
+  progress.info(`Current revision ${describeRevisions(set, "previous")}; a rollback returns to it.`);
 
   // 2. Before anything is written: the read-only steps (Sentry preflight, migration lint).
   const steps = ctx.runtime.deploySteps ?? deploySteps(ctx);
@@ -111,25 +122,21 @@ async function deploy(
   );
   if (checks.status !== "passed") return notChanged(ctx, checks);
 
-  // 3. One deploy of a service at a time: announce, take a ticket (the new revision), claim.
-  const lock = serviceLock(ctx, ecs, preflight.service.serviceArn ?? "", commit, options.force);
+  // 3. One deploy of an environment at a time (the lock lives on the primary service): announce,
+  //    register the new revisions, claim with the primary's as the ticket.
+  const lock = serviceLock(ctx, ecs, set.primary.service.serviceArn ?? "", commit, options.force);
   try {
     await lock.announce();
     const registered = await report
-      .phase("register", () =>
-        registerRevision(ecs, {
-          definition,
-          environmentName: ctx.environmentName,
-          release,
-          commit,
-          previousArn: previous,
-        }),
-      )
+      .phase("register", async () => {
+        await registerSet(ctx, ecs, set, { release, commit });
+        return null;
+      })
       .catch((error: unknown) => registerRefused(ctx, error));
-    if ("outcome" in registered) return registered;
-    const next = registered.taskDefinitionArn!;
+    if (registered !== null) return registered;
+    const next = set.primary.next;
     report.set({ taskDefinition: next });
-    progress.info(`Registered ${shortArn(next)}.`);
+    progress.info(`Registered ${describeRevisions(set, "next")}.`);
     const claim = await report
       .phase("lock", () => lock.claim(ticketOf(next)))
       .catch((error: unknown) => {
@@ -147,7 +154,7 @@ async function deploy(
       );
     }
     for (const broken of claim.broken) report.warn(`--force removed the claim of ${describeClaim(broken)}`);
-    const done = await rollOutAndVerify(ctx, ecs, { ...known, next, steps, ran, events });
+    const done = await rollOutAndVerify(ctx, ecs, { ...known, next, set, steps, ran, events });
     return await recordDeploy(ecs, next, done, ctx.runtime.env, progress);
   } finally {
     await lock.release();
@@ -160,89 +167,87 @@ interface Release {
   previous: string;
   previousRelease: string | null;
   next: string;
+  set: ReleaseSet;
   steps: ReturnType<typeof deploySteps>;
   ran: DeployStep[];
   events: EventLog;
 }
 
-/** Holding the service: migrate, roll out, verify, and record — or restore. */
+/** Holding the environment: migrate, roll every member out, verify, and record — or restore. */
 async function rollOutAndVerify(ctx: EnvironmentContext, ecs: Ecs, held: Release): Promise<Report> {
-  const { report, output: progress, environment, service: ref } = ctx;
-  const { image, previous, next, steps, ran, events } = held;
+  const { report, output: progress, environment } = ctx;
+  const { image, set, steps, ran, events } = held;
   // Someone outside Shipyard may have started a deployment while we took the lock, or another run
   // finished one: what the preflight saw is no longer what a failure would restore.
-  const now = await ecs.describeService(ref);
-  const inFlight = now.found ? deploymentInFlight(now.service) : null;
-  if (inFlight)
-    return report.refused(`another deployment started meanwhile (${inFlight})`, [ctx.command("status")]);
-  if (now.found && now.service.taskDefinition !== previous) {
-    return report.refused(
-      `the service changed while this deploy was starting: it runs ${shortArn(now.service.taskDefinition)} now, not ${shortArn(previous)}; ${shortArn(next)} was registered but the service was not changed`,
-      [ctx.command("status"), ctx.command("deploy", { image })],
-    );
-  }
+  const changed = await changedMeanwhile(ctx, ecs, set);
+  if (changed) return report.refused(changed, [ctx.command("status"), ctx.command("deploy", { image })]);
 
-  // 4. Before the service changes: the migrations, from the new revision.
+  // 4. Before any service changes: the migrations, once, from the primary's new revision.
   const step = stepContext(ctx, ecs, held);
   const before = await report.phase("beforeUpdate", () => runSteps(steps.beforeUpdate, step, report, ran));
   if (before.status !== "passed") {
-    if (!before.badInput) await diagnoseRelease(ctx, ecs, { failed: before.step, revision: next });
+    if (!before.badInput) await diagnoseRelease(ctx, ecs, { failed: before.step, revision: held.next });
     return notChanged(ctx, before);
   }
   if (ctx.runtime.signal.aborted) return interruptedBeforeUpdate(ctx);
 
-  // 5. Roll out, and wait on our deployment.
-  const settings = environment.deployment;
+  // 5. Roll every service out at once, each waited on its own deployment; move the scheduled tasks.
   events.startCounting();
-  const rollout = await report.phase("rollout", () =>
-    rollOut({
-      ecs,
-      ref,
-      clock: ctx.runtime.clock,
-      progress,
-      signal: ctx.runtime.signal,
-      settings,
-      events,
-      taskDefinitionArn: next,
-    }),
+  const retargeted: ScheduledMember[] = [];
+  const [rollouts, retargetFailure] = await report.phase("rollout", () =>
+    Promise.all([
+      rollOutAll(
+        set.services.map((member) => changeOf(ctx, ecs, member, events)),
+        { stopOnFirstFailure: true },
+      ),
+      set.scheduled.length === 0
+        ? null
+        : ctx.schedules().then((schedules) => retargetScheduled(schedules, set.scheduled, retargeted)),
+    ]),
   );
-  const restore = (reason: string, service: Service | null, inFlightSince: number | null) =>
-    restorePrevious(ctx, ecs, { reason, service, inFlightSince, previous, next, events, ran, step });
-  switch (rollout.status) {
-    case "not-updated":
-      return report.finish("failed", rollout.settingsRefused ? ExitCode.BadInput : ExitCode.RolledBack, {
-        reason: rollout.reason,
-        nextSteps: rollout.settingsRefused
-          ? [`fix environments.${ctx.environmentName}.deployment in shipyard.json, then deploy again`]
-          : [ctx.command("deploy", { image })],
-      });
-    case "unknown":
-      return needsAttention(ctx, rollout.reason, previous);
-    case "failed":
-      report.check("ecs", "failed");
-      await diagnoseRelease(ctx, ecs, { failed: "rollout", revision: next, service: rollout.service });
-      return restore(rollout.reason, rollout.service, rollout.inFlight ? rollout.updatedAt : null);
-    case "completed":
-      report.check("ecs", "passed");
-  }
+  const results = set.services.map((member, i) => ({ member, rollout: rollouts[i]! }));
+  const failure = await rolloutFailure(ctx, ecs, image, results, retargetFailure);
+  if (failure?.kind === "nothing-changed") return failure.report;
+  // Nothing moved that could be put back: a person looks at what is unknown.
+  if (failure && failure.moved.length === 0 && retargeted.length === 0)
+    return needsAttention(ctx, failure.reason, failure.unknown, []);
+  if (failure) return restoreAll(ctx, ecs, held, { ...failure, scheduled: retargeted });
+  report.check("ecs", "passed");
 
-  // 6. Verify the release that now runs.
+  // 6. Verify the release that now runs (once, for the whole environment).
+  const restoreEverything = (reason: string) =>
+    restoreAll(ctx, ecs, held, {
+      reason,
+      moved: results.map(({ member, rollout }) => ({
+        member,
+        service: serviceSeen(rollout),
+        inFlightSince: null,
+      })),
+      unknown: [],
+      scheduled: retargeted,
+    });
   const after = await report.phase("afterRollout", () => runSteps(steps.afterRollout, step, report, ran));
   if (after.status === "failed") {
     // The service as the rollout last saw it names our deployment and its target groups.
-    await diagnoseRelease(ctx, ecs, { failed: after.step, revision: next, service: rollout.service });
-    return restore(`${after.step} failed: ${after.reason}`, null, null);
+    const primary = results.find((r) => r.member === set.primary)!;
+    await diagnoseRelease(ctx, ecs, {
+      failed: after.step,
+      revision: held.next,
+      service: serviceSeen(primary.rollout),
+    });
+    return restoreEverything(`${after.step} failed: ${after.reason}`);
   }
   if (after.status === "inconclusive") {
     const reason = `${after.step} was inconclusive: ${after.reason}`;
     switch (environment.verify.onInconclusive) {
       case "rollback":
-        return restore(reason, null, null);
+        return restoreEverything(reason);
       case "fail":
         return needsAttention(
           ctx,
           `${reason}; the new revision stays (verify.onInconclusive = "fail")`,
-          previous,
+          set.services.map((member) => ({ member, to: member.previous })),
+          set.scheduled,
         );
       case "accept":
         progress.warn(`${reason}; accepted because verify.onInconclusive = "accept".`);
@@ -250,12 +255,34 @@ async function rollOutAndVerify(ctx: EnvironmentContext, ecs: Ecs, held: Release
     }
   }
 
-  // 7. It is live and verified: it is what a rollback returns to from now on.
+  // 7. It is live and verified: it is what a rollback returns to from now on, for every service.
   await report.phase("record", async () => {
-    const warning = await recordLastGood(ecs, await serviceArn(ecs, ctx), next, previous, progress);
-    if (warning) report.warn(warning);
+    for (const member of set.services) {
+      const warning = await recordLastGood(
+        ecs,
+        member.service.serviceArn,
+        member.next,
+        member.previous,
+        progress,
+      );
+      if (warning) report.warn(several(ctx) ? `${member.settings.name}: ${warning}` : warning);
+    }
   });
-  progress.info(`Deployed ${shortArn(next)}: ${held.release} is live on ${ctx.environmentName}.`);
+  for (const { member, rollout } of results) {
+    if (rollout.status === "completed")
+      rowOf(ctx, member, { rollout: "completed", seconds: rollout.seconds });
+  }
+  for (const member of set.scheduled) {
+    const row = {
+      state: "deployed",
+      taskDefinition: member.next,
+      previousTaskDefinition: member.previous,
+    } as const;
+    if (several(ctx)) report.serviceRow(scheduledRow(member, row));
+  }
+  progress.info(
+    `Deployed ${describeRevisions(set, "next")}: ${held.release} is live on ${ctx.environmentName}.`,
+  );
   return report.succeeded();
 }
 
@@ -342,77 +369,281 @@ function stepContext(
   };
 }
 
-interface Restore {
-  reason: string;
-  /** The service as last seen, when the rollout failed. */
-  service: Service | null;
-  /** When our deployment may still be in flight: since when (for StopServiceDeployment). */
-  inFlightSince: number | null;
-  previous: string;
-  next: string;
-  events: EventLog;
-  ran: DeployStep[];
-  step: StepContext;
+/** The service as a rollout result last saw it, or null. */
+function serviceSeen(rollout: RolloutResult): Service | null {
+  return "service" in rollout ? rollout.service : null;
 }
 
-/** Puts the previous revision back and confirms it: exit 1, or 3 when it cannot be confirmed. */
-async function restorePrevious(ctx: EnvironmentContext, ecs: Ecs, restore: Restore): Promise<Report> {
+type RolloutFailure =
+  | { kind: "nothing-changed"; report: Report }
+  | { kind: "failed"; reason: string; moved: MovedService[]; unknown: Unconfirmed[] };
+
+/**
+ * Reads the rollouts' results: null when every service completed (and every scheduled task moved);
+ * else why the release failed, which services moved (to restore) and which are in an unknown state.
+ */
+async function rolloutFailure(
+  ctx: EnvironmentContext,
+  ecs: Ecs,
+  image: string,
+  results: Array<{ member: ServiceMember; rollout: RolloutResult }>,
+  retargetFailure: string | null,
+): Promise<RolloutFailure | null> {
+  if (retargetFailure === null && results.every((r) => r.rollout.status === "completed")) return null;
+  const updated = results.filter((r) => r.rollout.status !== "not-updated");
+  const first = results.find((r) => r.rollout.status === "not-updated")?.rollout;
+  if (updated.length === 0 && retargetFailure === null && first?.status === "not-updated") {
+    return {
+      kind: "nothing-changed",
+      report: ctx.report.finish("failed", first.settingsRefused ? ExitCode.BadInput : ExitCode.RolledBack, {
+        reason: first.reason,
+        nextSteps: first.settingsRefused
+          ? [`fix environments.${ctx.environmentName}.deployment in shipyard.json, then deploy again`]
+          : [ctx.command("deploy", { image })],
+      }),
+    };
+  }
+  const name = (member: ServiceMember) => (several(ctx) ? `${member.settings.name}: ` : "");
+  const reasons: string[] = [];
+  const moved: MovedService[] = [];
+  const unknown: Unconfirmed[] = [];
+  for (const { member, rollout } of results) {
+    switch (rollout.status) {
+      case "completed":
+        moved.push({ member, service: rollout.service, inFlightSince: null });
+        rowOf(ctx, member, { rollout: "completed", seconds: rollout.seconds });
+        break;
+      case "stopped":
+        moved.push({ member, service: rollout.service, inFlightSince: rollout.updatedAt });
+        rowOf(ctx, member, { rollout: "stopped", reason: rollout.reason });
+        break;
+      case "failed":
+        reasons.push(`${name(member)}${rollout.reason}`);
+        ctx.report.check("ecs", "failed");
+        await diagnoseRelease(ctx, ecs, {
+          failed: "rollout",
+          revision: member.next,
+          service: rollout.service,
+        });
+        moved.push({
+          member,
+          service: rollout.service,
+          inFlightSince: rollout.inFlight ? rollout.updatedAt : null,
+        });
+        rowOf(ctx, member, { rollout: "failed", reason: rollout.reason });
+        break;
+      case "not-updated":
+        reasons.push(`${name(member)}${rollout.reason}`);
+        rowOf(ctx, member, { rollout: "not-updated", state: "unchanged", reason: rollout.reason });
+        break;
+      case "unknown":
+        reasons.push(`${name(member)}${rollout.reason}`);
+        unknown.push({ member, to: member.previous, why: rollout.reason });
+        rowOf(ctx, member, { rollout: "unknown", reason: rollout.reason });
+    }
+  }
+  if (retargetFailure !== null) reasons.push(retargetFailure);
+  return { kind: "failed", reason: reasons.join("; "), moved, unknown };
+}
+
+/** Sets fields of a service's report row (several services only: one service has the report itself). */
+function rowOf(ctx: EnvironmentContext, member: ServiceMember, fields: Partial<ServiceRow>): void {
+  if (!several(ctx)) return;
+  const base = serviceRow(member, {
+    state: "deployed",
+    taskDefinition: member.next,
+    previousTaskDefinition: member.previous,
+  });
+  ctx.report.serviceRow({ ...base, ...fields });
+}
+
+/** A member a person must put back: the service, and the revision it should run. */
+interface Unconfirmed {
+  member: ServiceMember;
+  to: string;
+  /** What went wrong with it (absent: it was not touched). */
+  why?: string;
+}
+
+interface Failure {
+  reason: string;
+  moved: MovedService[];
+  /** Services whose state is unknown: not touched, a person looks. */
+  unknown: Unconfirmed[];
+  /** Scheduled tasks whose targets were moved. */
+  scheduled: ScheduledMember[];
+}
+
+/**
+ * Puts every member that moved back on its previous revision, all at once, and confirms it: exit 1,
+ * or 3 (with the commands for each member that needs a person) when any of it cannot be confirmed.
+ */
+async function restoreAll(
+  ctx: EnvironmentContext,
+  ecs: Ecs,
+  held: Release,
+  failure: Failure,
+): Promise<Report> {
   const { report, output: progress, runtime } = ctx;
-  const { reason, previous } = restore;
+  const { reason } = failure;
+  const everyone = [
+    ...failure.moved.map(({ member }) => ({ member, to: member.previous })),
+    ...failure.unknown,
+  ];
   if (runtime.signal.aborted) {
-    // A person pressed Ctrl-C: do not start changing the service on their way out.
-    return needsAttention(ctx, `${reason}; interrupted, so the previous revision was NOT restored`, previous);
+    // A person pressed Ctrl-C: do not start changing the services on their way out.
+    const what = several(ctx) ? "nothing was restored" : "the previous revision was NOT restored";
+    return needsAttention(ctx, `${reason}; interrupted, so ${what}`, everyone, failure.scheduled);
   }
-  progress.warn(`${reason}. Restoring ${shortArn(previous)}.`);
-  const current = restore.service?.taskDefinition;
-  if (current && current !== restore.next && current !== previous) {
-    return needsAttention(
-      ctx,
-      `${reason}; the service now runs ${shortArn(current)}, which Shipyard did not deploy, so it was left alone`,
-      previous,
+  progress.warn(`${reason}. Restoring ${restoreTargets(ctx, failure)}.`);
+  const problems: string[] = [];
+  const unconfirmed: Unconfirmed[] = [...failure.unknown];
+  // A service that now runs a revision we did not deploy is someone else's: leave it alone.
+  const restorable = failure.moved.filter(({ member, service }) => {
+    const current = service?.taskDefinition;
+    if (!current || current === member.next || current === member.previous) return true;
+    const who = several(ctx) ? member.settings.name : "the service";
+    problems.push(
+      `${who} now runs ${shortArn(current)}, which Shipyard did not deploy, so it was left alone`,
     );
-  }
-  const inFlightArn =
-    restore.inFlightSince === null
-      ? null
-      : await ecs.findServiceDeployment(ctx.service, restore.inFlightSince).catch(() => null);
-  const result = await report.phase("restore", () =>
-    restoreRevision({
-      ecs,
-      ref: ctx.service,
-      clock: runtime.clock,
-      progress,
-      signal: runtime.signal,
-      settings: ctx.environment.deployment,
-      events: restore.events,
-      taskDefinitionArn: previous,
-      inFlightServiceDeploymentArn: inFlightArn,
-    }),
+    unconfirmed.push({ member, to: member.previous });
+    return false;
+  });
+  const restored = await report.phase("restore", () =>
+    restoreSet(ctx, ecs, { services: restorable, scheduled: failure.scheduled }, held.events),
   );
-  report.section("details", { restoredWith: result.how });
-  if (!result.confirmed) {
-    return needsAttention(
-      ctx,
-      `${reason}; restoring ${shortArn(previous)} was not confirmed (${result.reason})`,
-      previous,
-    );
+  for (const { member, result } of restored.services) {
+    if (!several(ctx)) report.section("details", { restoredWith: result.how });
+    if (result.confirmed) {
+      progress.info(
+        `${several(ctx) ? `${member.settings.name}: back` : "Back"} on ${shortArn(member.previous)} (${result.how}, ${result.seconds}s).`,
+      );
+      rowOf(ctx, member, { state: "restored", taskDefinition: member.previous, detail: result.how });
+      continue;
+    }
+    const what = several(ctx)
+      ? `${member.settings.name} to ${shortArn(member.previous)}`
+      : shortArn(member.previous);
+    problems.push(`restoring ${what} was not confirmed (${result.reason})`);
+    unconfirmed.push({ member, to: member.previous, why: result.reason });
   }
-  progress.info(`Back on ${shortArn(previous)} (${result.how}, ${result.seconds}s).`);
-  await afterRollback(restore.ran, restore.step, reason);
+  const unmoved: ScheduledMember[] = [];
+  for (const { member, confirmed, reason: why } of restored.scheduled) {
+    report.serviceRow(
+      scheduledRow(member, {
+        state: confirmed ? "restored" : "not-restored",
+        taskDefinition: confirmed ? member.previous : member.next,
+        previousTaskDefinition: member.previous,
+        reason: why ?? reason,
+      }),
+    );
+    if (!confirmed) {
+      problems.push(`moving ${member.name} back to ${shortArn(member.previous)} failed (${why})`);
+      unmoved.push(member);
+    }
+  }
+  if (problems.length > 0 || unconfirmed.length > 0) {
+    return needsAttention(ctx, [reason, ...problems].join("; "), unconfirmed, unmoved);
+  }
+  await afterRollback(held.ran, stepContext(ctx, ecs, held), reason);
+  const back = several(ctx)
+    ? `every service and scheduled task that changed is back on its previous revision (${describeRevisions(held.set, "previous")})`
+    : `the service is back on ${shortArn(held.previous)}`;
   return report.finish("rolled_back", ExitCode.RolledBack, {
-    reason: `${reason}; the service is back on ${shortArn(previous)}`,
+    reason: `${reason}; ${back}`,
     nextSteps: [ctx.command("status")],
   });
 }
 
-function needsAttention(ctx: EnvironmentContext, reason: string, previous: string): Report {
+function restoreTargets(ctx: EnvironmentContext, failure: Failure): string {
+  if (!several(ctx)) return shortArn(failure.moved[0]?.member.previous);
+  return [
+    ...failure.moved.map(({ member }) => `${member.settings.name} → ${shortArn(member.previous)}`),
+    ...failure.scheduled.map((member) => `${member.name} → ${shortArn(member.previous)}`),
+  ].join(", ");
+}
+
+function needsAttention(
+  ctx: EnvironmentContext,
+  reason: string,
+  services: Unconfirmed[],
+  scheduled: ScheduledMember[],
+): Report {
+  for (const { member, to, why } of services) {
+    rowOf(ctx, member, {
+      state: "not-restored",
+      ...(why ? { reason: why } : {}),
+      nextSteps: restoreCommands(ctx, to, member.settings.name),
+    });
+  }
+  for (const member of scheduled) {
+    ctx.report.serviceRow({
+      name: member.name,
+      state: "not-restored",
+      nextSteps: retargetCommands(ctx, member.settings, member.previous),
+    });
+  }
   return ctx.report.finish("failed", ExitCode.NeedsAttention, {
     reason,
-    nextSteps: [ctx.command("status"), ...restoreCommands(ctx, previous)],
+    nextSteps: [
+      ctx.command("status"),
+      ...services.flatMap(({ member, to }) => restoreCommands(ctx, to, member.settings.name)),
+      ...scheduled.flatMap((member) => retargetCommands(ctx, member.settings, member.previous)),
+    ],
   });
 }
 
-async function serviceArn(ecs: Ecs, ctx: EnvironmentContext): Promise<string | undefined> {
-  const lookup = await ecs.describeService(ctx.service).catch(() => null);
-  return lookup?.found ? lookup.service.serviceArn : undefined;
+/** A service changed between the preflight and the lock: the preflight's view is stale. */
+async function changedMeanwhile(ctx: EnvironmentContext, ecs: Ecs, set: ReleaseSet): Promise<string | null> {
+  for (const member of set.services) {
+    const now = await ecs.describeService(member.ref);
+    const who = several(ctx) ? `${member.settings.name}: ` : "";
+    const inFlight = now.found ? deploymentInFlight(now.service) : null;
+    if (inFlight) return `${who}another deployment started meanwhile (${inFlight})`;
+    if (now.found && now.service.taskDefinition !== member.previous) {
+      return `${several(ctx) ? member.settings.name : "the service"} changed while this deploy was starting: it runs ${shortArn(now.service.taskDefinition)} now, not ${shortArn(member.previous)}; ${shortArn(member.next)} was registered but the service was not changed`;
+    }
+  }
+  return null;
+}
+
+function changeOf(
+  ctx: EnvironmentContext,
+  ecs: Ecs,
+  member: ServiceMember,
+  events: EventLog,
+): RolloutOptions {
+  const { runtime } = ctx;
+  return {
+    ecs,
+    ref: member.ref,
+    clock: runtime.clock,
+    progress: ctx.output,
+    signal: runtime.signal,
+    settings: ctx.environment.deployment,
+    events,
+    taskDefinitionArn: member.next,
+  };
+}
+
+function several(ctx: EnvironmentContext): boolean {
+  return coversSeveralUnits(ctx.environment);
+}
+
+/** "main/web" for one service; "main: web, worker and 1 scheduled task" for several. */
+function membersOf(ctx: EnvironmentContext): string {
+  const { cluster, services, scheduledTasks } = ctx.environment;
+  if (!coversSeveralUnits(ctx.environment)) return `${cluster}/${ctx.environment.service}`;
+  const names = services.map((s) => s.name).join(", ");
+  const tasks = scheduledTasks.length === 0 ? "" : ` and ${scheduledTasks.length} scheduled task(s)`;
+  return `${cluster}: ${names}${tasks}`;
+}
+
+/** "web:13" for one service; "web → web:13, worker → worker:7, rule nightly → web:13" for several. */
+function describeRevisions(set: ReleaseSet, which: "previous" | "next"): string {
+  if (set.services.length === 1 && set.scheduled.length === 0) return shortArn(set.primary[which]);
+  return [
+    ...set.services.map((m) => `${m.settings.name} → ${shortArn(m[which])}`),
+    ...set.scheduled.map((m) => `${m.name} → ${shortArn(m[which])}`),
+  ].join(", ");
 }

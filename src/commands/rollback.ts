@@ -1,26 +1,35 @@
 /**
  * `rollback`: one command back to the last good revision (or `--to` a given one), confirmed by ECS.
- * Where "last good" is recorded, and how repeated rollbacks walk further back: src/deploy/revisions.ts.
+ * Every service of the environment goes back at once (or only `--service NAME`), each to its own
+ * last good revision, and the scheduled tasks to the revisions of the same release. Where "last
+ * good" is recorded, and how repeated rollbacks walk further back: src/deploy/revisions.ts.
  */
 
 import type { Service } from "@aws-sdk/client-ecs";
-import { shortArn } from "../aws/ecs.js";
+import { type Ecs, type ServiceRef, shortArn } from "../aws/ecs.js";
+import { type ScheduledTaskSettings, type ServiceSettings, scheduledTaskName } from "../config/schema.js";
 import { imageOf, releaseOf } from "../config/taskdef.js";
 import { recordRollback } from "../deploy/history.js";
 import { describeClaim } from "../deploy/lock.js";
-import { restoreRevision } from "../deploy/restore.js";
+import { restoreRevisions } from "../deploy/restore.js";
 import { chooseRollbackTarget, type RollbackTarget, recordLastGood, TAG } from "../deploy/revisions.js";
 import { EventLog } from "../deploy/wait.js";
-import { ExitCode } from "../errors.js";
-import type { Report } from "../report/report.js";
+import { ExitCode, InputError, messageOf } from "../errors.js";
+import type { Report, ServiceState } from "../report/report.js";
 import { announced } from "./announce.js";
 import type { EnvironmentContext } from "./context.js";
 import { forceOption, serviceLock } from "./lock.js";
-import { restoreCommands } from "./next-steps.js";
+import { restoreCommands, retargetCommands } from "./next-steps.js";
 import { defineCommand, environmentOptions, type OptionValues } from "./spec.js";
+import { coversSeveralUnits } from "./units.js";
 
 const options = {
   ...environmentOptions,
+  service: {
+    type: "string",
+    value: "NAME",
+    help: "roll back only this service of the environment (default: every service and scheduled task)",
+  },
   to: {
     type: "string",
     value: "REVISION",
@@ -38,44 +47,55 @@ type Options = OptionValues<typeof options>;
 export const command = defineCommand({
   name: "rollback",
   description:
-    "Puts the service back on the last good revision recorded by the last deploy (service tag shipyard:last-good, then shipyard:previous), waits until ECS confirms it, and reports.",
+    "Puts every service of the environment (or only --service) back on its last good revision recorded by the last deploy (service tag shipyard:last-good, then shipyard:previous), moves the scheduled tasks back with them, waits until ECS confirms it, and reports.",
   config: "environment",
   options,
   examples: ["shipyard rollback --env production", "shipyard rollback --env production --to 1"],
   exitCodes:
-    "0 the service runs the target revision · 2 nothing to roll back to, or bad input · 3 the rollback was not confirmed (commands printed)",
+    "0 every service runs its target revision · 2 nothing to roll back to, or bad input · 3 the rollback was not confirmed (commands printed)",
   run: (ctx, options) => announced(ctx, () => rollback(ctx, options)),
 });
 
+/** One service on its way back: what it runs, where it goes, and why there. */
+interface Move {
+  settings: ServiceSettings;
+  ref: ServiceRef;
+  service: Service;
+  current: string;
+  target: RollbackTarget;
+}
+
 async function rollback(ctx: EnvironmentContext, options: Options): Promise<Report> {
   const { report, output: progress, environment } = ctx;
+  const chosen = servicesToMove(ctx, options);
   const ecs = await ctx.ecs();
-  const lookup = await ecs.describeService(ctx.service);
-  if (!lookup.found)
-    return report.refused(lookup.reason, [`check environments.${ctx.environmentName} in shipyard.json`]);
-  const current = lookup.service.taskDefinition!;
-  report.set({ taskDefinition: current });
-  const target = await chooseRollbackTarget(ecs, {
-    to: options.to,
-    currentArn: current,
-    serviceTags: lookup.tags,
-    pickByHand: ctx.command("rollback", { to: "<revision>" }),
-    identity: { container: environment.container, repository: ctx.config.image },
-    allowForeign: options.allowForeignRevision,
-  });
-  if ("problem" in target) return report.refused(target.problem, target.nextSteps);
-  report.set({
-    image: imageOf(target.taskDefinition, environment.container),
-    release: releaseOf(target.taskDefinition, environment.container),
-    taskDefinition: target.arn,
-  });
-  report.section("details", { chosenBecause: target.why });
-  if (target.arn === current) {
-    progress.info(`The service already runs ${shortArn(current)}; nothing to do.`);
-    return report.succeeded();
+  const moves: Move[] = [];
+  for (const settings of chosen) {
+    const move = await chooseMove(ctx, ecs, settings, options);
+    if ("problem" in move) return report.refused(move.problem, move.nextSteps);
+    moves.push(move);
   }
-  report.set({ previousTaskDefinition: current });
-  const lock = serviceLock(ctx, ecs, lookup.service.serviceArn ?? "", undefined, options.force, "rollback");
+  const primary = moves.find((m) => m.settings.name === environment.service) ?? moves[0]!;
+  report.set({
+    image: imageOf(primary.target.taskDefinition, primary.settings.container),
+    release: releaseOf(primary.target.taskDefinition, primary.settings.container),
+    taskDefinition: primary.target.arn,
+  });
+  report.section("details", { chosenBecause: primary.target.why });
+  const scheduled = options.service === undefined ? await scheduledMoves(ctx, primary.target) : [];
+  if ("problem" in scheduled) return report.refused(scheduled.problem, scheduled.nextSteps);
+  const pending = moves.filter((m) => m.target.arn !== m.current);
+  for (const m of moves.filter((m) => m.target.arn === m.current)) {
+    progress.info(
+      `${several(ctx) ? m.settings.name : "The service"} already runs ${shortArn(m.current)}; nothing to do.`,
+    );
+    row(ctx, m, "deployed");
+  }
+  if (pending.length === 0 && scheduled.length === 0) return report.succeeded();
+  report.set({ previousTaskDefinition: primary.current });
+  // The lock covers the environment: it lives on the primary service, whichever services move.
+  const lockArn = await primaryServiceArn(ctx, ecs, moves);
+  const lock = serviceLock(ctx, ecs, lockArn, undefined, options.force, "rollback");
   try {
     await lock.announce();
     const claim = await lock.claim({ kind: "exclusive" });
@@ -84,69 +104,282 @@ async function rollback(ctx: EnvironmentContext, options: Options): Promise<Repo
         `${ctx.service.service} is held by ${describeClaim(claim.holder)} (${claim.why})`,
         [
           ctx.command("status"),
-          `${ctx.command("rollback", { to: options.to, force: true })}   # only if that run is dead`,
+          `${ctx.command("rollback", { service: options.service, to: options.to, force: true })}   # only if that run is dead`,
         ],
       );
     }
     for (const broken of claim.broken) report.warn(`--force removed the claim of ${describeClaim(broken)}`);
-    // Another run may have changed the service while this one took the lock: the target was chosen
+    // Another run may have changed a service while this one took the lock: the targets were chosen
     // for what ran then.
-    const now = await ecs.describeService(ctx.service);
-    if (now.found && now.service.taskDefinition !== current) {
-      return report.refused(
-        `the service changed while this rollback was starting: it runs ${shortArn(now.service.taskDefinition)} now, not ${shortArn(current)}`,
-        [ctx.command("status"), ctx.command("rollback", { to: options.to })],
-      );
+    for (const m of pending) {
+      const now = await ecs.describeService(m.ref);
+      if (now.found && now.service.taskDefinition !== m.current) {
+        return report.refused(
+          `${several(ctx) ? m.settings.name : "the service"} changed while this rollback was starting: it runs ${shortArn(now.service.taskDefinition)} now, not ${shortArn(m.current)}`,
+          [ctx.command("status"), ctx.command("rollback", { service: options.service, to: options.to })],
+        );
+      }
+      if (now.found) m.service = now.service;
     }
-    const done = await restoreTo(ctx, target, current, now.found ? now : lookup);
-    return await recordRollback(ecs, current, target.arn, done, ctx.runtime.env, progress);
+    const done = await restoreTo(ctx, ecs, pending, scheduled);
+    return await recordRollback(ecs, primary.current, primary.target.arn, done, ctx.runtime.env, progress);
   } finally {
     await lock.release();
   }
 }
 
+/** The services this rollback moves: the one --service names, else all of them. */
+function servicesToMove(ctx: EnvironmentContext, options: Options): ServiceSettings[] {
+  const { services } = ctx.environment;
+  if (options.service === undefined) {
+    if (options.to !== undefined && services.length > 1) {
+      throw new InputError(
+        `--to names a revision of one service, and ${ctx.environmentName} has ${services.length} (${services.map((s) => s.name).join(", ")}).`,
+        [],
+        `add --service NAME: ${ctx.command("rollback", { service: services[0]!.name, to: options.to })}`,
+      );
+    }
+    return services;
+  }
+  const named = services.find((s) => s.name === options.service);
+  if (named) return [named];
+  throw new InputError(
+    `--service ${options.service}: ${ctx.environmentName} has no such service (environments.${ctx.environmentName}.services in shipyard.json lists ${services.map((s) => s.name).join(", ")}).`,
+    [],
+    "pass one of those names, or leave --service out to roll back every service",
+  );
+}
+
+async function chooseMove(
+  ctx: EnvironmentContext,
+  ecs: Ecs,
+  settings: ServiceSettings,
+  options: Options,
+): Promise<Move | { problem: string; nextSteps: string[] }> {
+  const ref = { cluster: ctx.environment.cluster, service: settings.name };
+  const lookup = await ecs.describeService(ref);
+  if (!lookup.found)
+    return {
+      problem: lookup.reason,
+      nextSteps: [`check environments.${ctx.environmentName} in shipyard.json`],
+    };
+  const current = lookup.service.taskDefinition!;
+  const flag = several(ctx) ? { service: settings.name } : {};
+  const target = await chooseRollbackTarget(ecs, {
+    to: options.to,
+    currentArn: current,
+    serviceTags: lookup.tags,
+    pickByHand: ctx.command("rollback", { ...flag, to: "<revision>" }),
+    identity: { container: settings.container, repository: ctx.config.image },
+    allowForeign: options.allowForeignRevision,
+  });
+  if ("problem" in target) {
+    if (!several(ctx)) return target;
+    return {
+      problem: `${settings.name}: ${target.problem}`,
+      nextSteps: [
+        ...target.nextSteps,
+        ...(options.service === undefined
+          ? ["or roll back the other services one at a time with --service NAME"]
+          : []),
+      ],
+    };
+  }
+  return { settings, ref, service: lookup.service, current, target };
+}
+
+/**
+ * Where each scheduled task goes: the revision of the release the primary service returns to (the
+ * deploy registered them together), found by walking back from what its target runs now.
+ */
+async function scheduledMoves(
+  ctx: EnvironmentContext,
+  primaryTarget: RollbackTarget,
+): Promise<ScheduledMove[] | { problem: string; nextSteps: string[] }> {
+  const tasks = ctx.environment.scheduledTasks;
+  if (tasks.length === 0) return [];
+  const ecs = await ctx.ecs();
+  const schedules = await ctx.schedules();
+  const release = primaryTarget.tags[TAG.release] ?? null;
+  const moves: ScheduledMove[] = [];
+  for (const settings of tasks) {
+    const name = scheduledTaskName(settings);
+    const target = await schedules.readTarget(settings, ctx.runtime.signal);
+    if (!target.found) {
+      return {
+        problem: target.reason,
+        nextSteps: [`check environments.${ctx.environmentName}.scheduledTasks in shipyard.json`],
+      };
+    }
+    const to = await revisionOfRelease(ecs, target.taskDefinitionArn, release);
+    if (to === null) {
+      return {
+        problem: `${name} runs ${shortArn(target.taskDefinitionArn)}, and none of the revisions before it is of release ${release ?? "(none recorded)"}, which the services return to`,
+        nextSteps: [
+          "roll back the services alone with --service NAME, then point the scheduled task by hand:",
+          ...retargetCommands(ctx, settings, "<revision>"),
+        ],
+      };
+    }
+    if (to !== target.taskDefinitionArn)
+      moves.push({ settings, name, current: target.taskDefinitionArn, to });
+  }
+  return moves;
+}
+
+/** How far back a scheduled task's revisions are followed to find the release the services return to. */
+const SCHEDULED_HISTORY = 10;
+
+async function revisionOfRelease(ecs: Ecs, current: string, release: string | null): Promise<string | null> {
+  let arn: string | undefined = current;
+  for (let step = 0; arn && step <= SCHEDULED_HISTORY; step += 1) {
+    const { tags } = await ecs.describeTaskDefinition(arn);
+    if (release !== null && tags[TAG.release] === release) return arn;
+    // Without a release to match, one step back: the revision the current one replaced.
+    if (release === null && step === 1) return arn;
+    arn = tags[TAG.previous];
+  }
+  return null;
+}
+
+interface ScheduledMove {
+  settings: ScheduledTaskSettings;
+  name: string;
+  current: string;
+  to: string;
+}
+
 async function restoreTo(
   ctx: EnvironmentContext,
-  target: RollbackTarget,
-  current: string,
-  lookup: { service: Service },
+  ecs: Ecs,
+  moves: Move[],
+  scheduled: ScheduledMove[],
 ): Promise<Report> {
   const { report, output: progress, environment, runtime } = ctx;
-  const ecs = await ctx.ecs();
-  progress.info(
-    `Rolling ${ctx.service.cluster}/${ctx.service.service} back from ${shortArn(current)} to ${shortArn(target.arn)} (${target.why}).`,
-  );
+  for (const m of moves) {
+    progress.info(
+      `Rolling ${m.ref.cluster}/${m.ref.service} back from ${shortArn(m.current)} to ${shortArn(m.target.arn)} (${m.target.why}).`,
+    );
+  }
   const events = new EventLog(runtime.clock, progress);
-  events.markSeen(lookup.service);
+  for (const m of moves) events.markSeen(m.service);
   report.set({ events: events.seen });
-  const result = await report.phase("restore", () =>
-    restoreRevision({
-      ecs,
-      ref: ctx.service,
-      clock: runtime.clock,
-      progress,
-      signal: runtime.signal,
-      settings: environment.deployment,
-      events,
-      taskDefinitionArn: target.arn,
-    }),
+  const [results, retargeted] = await report.phase("restore", () =>
+    Promise.all([
+      restoreRevisions(
+        moves.map((m) => ({
+          ecs,
+          ref: m.ref,
+          clock: runtime.clock,
+          progress,
+          signal: runtime.signal,
+          settings: environment.deployment,
+          events,
+          taskDefinitionArn: m.target.arn,
+        })),
+      ),
+      moveScheduled(ctx, scheduled),
+    ]),
   );
-  report.section("details", { restoredWith: result.how });
-  if (!result.confirmed) {
+  const problems: string[] = [];
+  const commands: string[] = [];
+  for (const [i, m] of moves.entries()) {
+    const result = results[i]!;
+    if (!several(ctx)) report.section("details", { restoredWith: result.how });
+    if (!result.confirmed) {
+      const what = several(ctx)
+        ? `${m.settings.name} to ${shortArn(m.target.arn)}`
+        : `to ${shortArn(m.target.arn)}`;
+      problems.push(`the rollback ${what} was not confirmed: ${result.reason}`);
+      commands.push(...restoreCommands(ctx, m.target.arn, m.settings.name));
+      row(ctx, m, "not-restored", result.reason);
+      continue;
+    }
+    // The target is last good now; its own recorded predecessor becomes `previous`.
+    const warning = await recordLastGood(
+      ecs,
+      m.service.serviceArn,
+      m.target.arn,
+      m.target.tags[TAG.previous],
+      progress,
+    );
+    if (warning) report.warn(several(ctx) ? `${m.settings.name}: ${warning}` : warning);
+    progress.info(
+      `${several(ctx) ? `${m.settings.name}: back` : "Back"} on ${shortArn(m.target.arn)} (${result.seconds}s).`,
+    );
+    row(ctx, m, "deployed", undefined, { detail: result.how, seconds: result.seconds });
+  }
+  for (const { move, error } of retargeted) {
+    report.serviceRow({
+      name: move.name,
+      kind: move.settings.rule !== undefined ? "rule" : "schedule",
+      container: move.settings.container,
+      traffic: false,
+      state: error === null ? "deployed" : "not-restored",
+      taskDefinition: error === null ? move.to : move.current,
+      previousTaskDefinition: move.current,
+      ...(error === null ? {} : { reason: error, nextSteps: retargetCommands(ctx, move.settings, move.to) }),
+    });
+    if (error === null) progress.info(`${move.name}: back on ${shortArn(move.to)}.`);
+    else {
+      problems.push(`moving ${move.name} to ${shortArn(move.to)} failed: ${error}`);
+      commands.push(...retargetCommands(ctx, move.settings, move.to));
+    }
+  }
+  if (problems.length > 0) {
     return report.finish("failed", ExitCode.NeedsAttention, {
-      reason: `the rollback to ${shortArn(target.arn)} was not confirmed: ${result.reason}`,
-      nextSteps: [ctx.command("status"), ...restoreCommands(ctx, target.arn)],
+      reason: problems.join("; "),
+      nextSteps: [ctx.command("status"), ...commands],
     });
   }
-  // The target is last good now; its own recorded predecessor becomes `previous`.
-  const warning = await recordLastGood(
-    ecs,
-    lookup.service.serviceArn,
-    target.arn,
-    target.tags[TAG.previous],
-    progress,
-  );
-  if (warning) report.warn(warning);
-  progress.info(`Back on ${shortArn(target.arn)} (${result.seconds}s).`);
   return report.succeeded();
+}
+
+async function moveScheduled(ctx: EnvironmentContext, moves: ScheduledMove[]) {
+  if (moves.length === 0) return [];
+  const schedules = await ctx.schedules();
+  return Promise.all(
+    moves.map(async (move) => {
+      try {
+        await schedules.retarget(move.settings, move.to);
+        return { move, error: null };
+      } catch (error) {
+        return { move, error: messageOf(error) };
+      }
+    }),
+  );
+}
+
+function row(
+  ctx: EnvironmentContext,
+  m: Move,
+  state: ServiceState,
+  reason?: string,
+  extra: { detail?: string; seconds?: number } = {},
+): void {
+  if (!several(ctx)) return;
+  const { name, container, traffic } = m.settings;
+  ctx.report.serviceRow({
+    name,
+    kind: "service",
+    container,
+    traffic,
+    state,
+    taskDefinition: state === "not-restored" ? m.current : m.target.arn,
+    previousTaskDefinition: m.current,
+    ...(reason ? { reason, nextSteps: restoreCommands(ctx, m.target.arn, name) } : {}),
+    ...extra,
+  });
+}
+
+/** The lock lives on the primary service, which a --service rollback may not otherwise read. */
+async function primaryServiceArn(ctx: EnvironmentContext, ecs: Ecs, moves: Move[]): Promise<string> {
+  const primary = moves.find((m) => m.settings.name === ctx.environment.service);
+  if (primary) return primary.service.serviceArn ?? "";
+  const lookup = await ecs.describeService(ctx.service);
+  return lookup.found ? (lookup.service.serviceArn ?? "") : "";
+}
+
+function several(ctx: EnvironmentContext): boolean {
+  return coversSeveralUnits(ctx.environment);
 }

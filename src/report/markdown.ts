@@ -155,6 +155,26 @@ function diagnosisSection(diagnosis: Report["diagnosis"]): string[] {
   return lines;
 }
 
+/** One row per service and scheduled task: where it stands, what its rollout did, and why. */
+function servicesTable(rows: Report["services"]): string[] {
+  if (!rows || rows.length === 0) return [];
+  const lines = [
+    "",
+    "### Services",
+    "",
+    "| Service | Now | Rollout | Revision | Previous | Why |",
+    "|---|---|---|---|---|---|",
+  ];
+  for (const row of rows) {
+    const name = row.kind === "service" ? `${row.name}${row.traffic ? " (traffic)" : ""}` : row.name;
+    const revision = (arn: string | null) => (arn ? code(arn.split("/").at(-1) ?? arn) : "—");
+    lines.push(
+      `| ${cell(name)} | ${cell(row.state)} | ${cell(row.rollout)} | ${revision(row.taskDefinition)} | ${revision(row.previousTaskDefinition)} | ${cell(row.reason ?? row.detail)} |`,
+    );
+  }
+  return lines;
+}
+
 export function reportToMarkdown(report: Report): string {
   const lines = [
     `## Shipyard ${report.command}${report.environment ? ` · ${report.environment}` : ""} · ${outcomeLabel[report.outcome]}`,
@@ -173,6 +193,7 @@ export function reportToMarkdown(report: Report): string {
   if (report.command === "deploy" && report.outcome === "succeeded") {
     lines.push("", `**Verified by:** ${verifiedBy(report.checks)}`);
   }
+  lines.push(...servicesTable(report.services));
   const gateEnded = gateEnding(report);
   if (gateEnded) lines.push("", `**Gate:** ${cell(gateEnded)}`);
   if (report.reason) lines.push("", `**Why:** ${cell(report.reason)}`);

@@ -87,6 +87,11 @@ export function humanSummary(report: Report): string[] {
   if (report.command === "deploy" && report.outcome === "succeeded") {
     lines.push(`  verified: ${verifiedBy(report.checks)}`);
   }
+  for (const row of report.services ?? []) {
+    const revision = row.taskDefinition?.split("/").at(-1) ?? "—";
+    const rollout = row.rollout && row.rollout !== "completed" ? `, rollout ${row.rollout}` : "";
+    lines.push(`  ${`${row.name}:`.padEnd(9)} ${row.state} on ${revision}${rollout}`);
+  }
   if (report.reason) lines.push(`  why:      ${report.reason}`);
   lines.push(...diagnosisLines(report.diagnosis));
   for (const warning of report.warnings ?? []) lines.push(`  warning:  ${warning}`);

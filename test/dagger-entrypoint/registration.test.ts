@@ -210,6 +210,13 @@ const EXPECTED_FUNCTIONS = {
     args: {
       env: env("production."),
       to: arg("String", ["Revision to return to", "the last good one Shipyard recorded."], { default: "" }),
+      service: arg(
+        "String",
+        ["Roll back only this service of the environment", "every service and scheduled task)."],
+        {
+          default: "",
+        },
+      ),
     },
   },
   status: {

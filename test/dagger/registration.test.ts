@@ -58,7 +58,7 @@ const EXPECTED: Record<string, { check: boolean; cache?: string; args: Record<st
       skipRequires: false,
     },
   },
-  rollback: { check: false, cache: "never", args: { env: undefined, to: "" } },
+  rollback: { check: false, cache: "never", args: { env: undefined, to: "", service: "" } },
   status: { check: false, cache: "never", args: { env: undefined } },
   history: { check: false, cache: "never", args: { env: undefined, limit: "" } },
   metrics: { check: false, cache: "never", args: { env: undefined, days: "" } },

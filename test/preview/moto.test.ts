@@ -114,7 +114,7 @@ describe("preview-up, a second up, preview-down", () => {
     expect(report.taskDefinition).toMatch(/task-definition\/web-pr-12:2$/);
     expect(report.previousTaskDefinition).toMatch(/task-definition\/web-pr-12:1$/);
     // An update is the deploy's calls on the preview's service, and none to the load balancer.
-    expect(report.details).toMatchObject({ created: [], awsCalls: { ecs: 17, elb: 0 } });
+    expect(report.details).toMatchObject({ created: [], awsCalls: { ecs: 16, elb: 0 } });
     expect(await world.targetGroups()).toEqual(groupsBefore);
     expect(await world.rules()).toEqual(rulesBefore);
     const [service] = await activePreviews();
