@@ -20,7 +20,7 @@ import { describeClaim, ticketOf } from "../deploy/lock.js";
 import { deploymentInFlight } from "../deploy/preflight.js";
 import { checkRequirement } from "../deploy/requires.js";
 import { defaultRelease, recordLastGood } from "../deploy/revisions.js";
-import { type RolloutOptions, type RolloutResult, rollOutAll } from "../deploy/rollout.js";
+import { type RolloutResult, rollOutAll } from "../deploy/rollout.js";
 import { afterRollback, type DeployStep, runSteps, type StepContext } from "../deploy/steps.js";
 import { EventLog } from "../deploy/wait.js";
 import { ExitCode, InputError } from "../errors.js";
@@ -41,11 +41,10 @@ import {
   retargetScheduled,
   type ScheduledMember,
   type ServiceMember,
-  scheduledRow,
-  serviceRow,
+  serviceChange,
 } from "./release-set.js";
 import { defineCommand, environmentOptions, type OptionValues } from "./spec.js";
-import { coversSeveralUnits } from "./units.js";
+import { coversSeveralUnits, unitRow } from "./units.js";
 
 const options = {
   ...environmentOptions,
@@ -197,7 +196,7 @@ async function rollOutAndVerify(ctx: EnvironmentContext, ecs: Ecs, held: Release
   const [rollouts, retargetFailure] = await report.phase("rollout", () =>
     Promise.all([
       rollOutAll(
-        set.services.map((member) => changeOf(ctx, ecs, member, events)),
+        set.services.map((member) => serviceChange(ctx, ecs, member.ref, member.next, events)),
         { stopOnFirstFailure: true },
       ),
       set.scheduled.length === 0
@@ -278,7 +277,7 @@ async function rollOutAndVerify(ctx: EnvironmentContext, ecs: Ecs, held: Release
       taskDefinition: member.next,
       previousTaskDefinition: member.previous,
     } as const;
-    if (several(ctx)) report.serviceRow(scheduledRow(member, row));
+    if (several(ctx)) report.serviceRow(unitRow(member.settings, row));
   }
   progress.info(
     `Deployed ${describeRevisions(set, "next")}: ${held.release} is live on ${ctx.environmentName}.`,
@@ -449,7 +448,7 @@ async function rolloutFailure(
 /** Sets fields of a service's report row (several services only: one service has the report itself). */
 function rowOf(ctx: EnvironmentContext, member: ServiceMember, fields: Partial<ServiceRow>): void {
   if (!several(ctx)) return;
-  const base = serviceRow(member, {
+  const base = unitRow(member.settings, {
     state: "deployed",
     taskDefinition: member.next,
     previousTaskDefinition: member.previous,
@@ -530,7 +529,7 @@ async function restoreAll(
   const unmoved: ScheduledMember[] = [];
   for (const { member, confirmed, reason: why } of restored.scheduled) {
     report.serviceRow(
-      scheduledRow(member, {
+      unitRow(member.settings, {
         state: confirmed ? "restored" : "not-restored",
         taskDefinition: confirmed ? member.previous : member.next,
         previousTaskDefinition: member.previous,
@@ -605,25 +604,6 @@ async function changedMeanwhile(ctx: EnvironmentContext, ecs: Ecs, set: ReleaseS
     }
   }
   return null;
-}
-
-function changeOf(
-  ctx: EnvironmentContext,
-  ecs: Ecs,
-  member: ServiceMember,
-  events: EventLog,
-): RolloutOptions {
-  const { runtime } = ctx;
-  return {
-    ecs,
-    ref: member.ref,
-    clock: runtime.clock,
-    progress: ctx.output,
-    signal: runtime.signal,
-    settings: ctx.environment.deployment,
-    events,
-    taskDefinitionArn: member.next,
-  };
 }
 
 function several(ctx: EnvironmentContext): boolean {

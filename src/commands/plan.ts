@@ -36,6 +36,7 @@ import {
   serviceUnits,
   targetRevision,
   type Unit,
+  unitRow,
 } from "./units.js";
 
 const options = {
@@ -351,16 +352,14 @@ function planService(
       : `Service ${unit.name} (live ${runs}):`,
   );
   printChanges(ctx.output, taskChanges, settingChanges);
-  ctx.report.serviceRow({
-    name: unit.name,
-    kind: "service",
-    container: unit.settings.container,
-    traffic: unit.settings.traffic,
-    state: "running",
-    taskDefinition: live.service.taskDefinition ?? null,
-    previousTaskDefinition: null,
-    detail: `${countOf(taskChanges.length, "task definition")}, ${countOf(settingChanges.length, "deployment setting")}`,
-  });
+  ctx.report.serviceRow(
+    unitRow(unit.settings, {
+      state: "running",
+      taskDefinition: live.service.taskDefinition ?? null,
+      previousTaskDefinition: null,
+      detail: `${countOf(taskChanges.length, "task definition")}, ${countOf(settingChanges.length, "deployment setting")}`,
+    }),
+  );
   return {
     taskDefinition: live.service.taskDefinition ?? "",
     taskDefinitionChanges: taskChanges,
@@ -381,18 +380,16 @@ function planScheduledTask(
     `Scheduled ${unit.name} (${live.target.description}, runs ${shortArn(live.target.taskDefinitionArn)}): ${moves ? "its target would move to a new revision:" : "its target would stay (no changes)"}`,
   );
   for (const line of taskChanges) ctx.output.info(`    ${line}`);
-  ctx.report.serviceRow({
-    name: unit.name,
-    kind: unit.kind,
-    container: unit.settings.container,
-    traffic: false,
-    state: "running",
-    taskDefinition: live.target.taskDefinitionArn,
-    previousTaskDefinition: null,
-    detail: moves
-      ? `target would move to a new revision (${countOf(taskChanges.length, "task definition")})`
-      : "target would stay: no task definition change",
-  });
+  ctx.report.serviceRow(
+    unitRow(unit.settings, {
+      state: "running",
+      taskDefinition: live.target.taskDefinitionArn,
+      previousTaskDefinition: null,
+      detail: moves
+        ? `target would move to a new revision (${countOf(taskChanges.length, "task definition")})`
+        : "target would stay: no task definition change",
+    }),
+  );
   return {
     taskDefinition: live.target.taskDefinitionArn,
     taskDefinitionChanges: taskChanges,
@@ -407,24 +404,20 @@ function refuseUnplannable(
   unreadable: Array<{ unit: ScheduledUnit; reason: string }>,
 ): Report {
   for (const { unit, reason } of missing) {
-    ctx.report.serviceRow({
-      name: unit.name,
-      kind: "service",
-      container: unit.settings.container,
-      traffic: unit.settings.traffic,
-      state: "running",
-      reason,
-    });
+    ctx.report.serviceRow(
+      unitRow(unit.settings, {
+        state: "running",
+        reason,
+      }),
+    );
   }
   for (const { unit, reason } of unreadable) {
-    ctx.report.serviceRow({
-      name: unit.name,
-      kind: unit.kind,
-      container: unit.settings.container,
-      traffic: false,
-      state: "running",
-      reason,
-    });
+    ctx.report.serviceRow(
+      unitRow(unit.settings, {
+        state: "running",
+        reason,
+      }),
+    );
   }
   const reasons = [
     ...missing.map(({ reason }) => reason),

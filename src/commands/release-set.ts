@@ -13,9 +13,8 @@ import type { RenderedTaskDefinition } from "../config/taskdef.js";
 import { checkServiceDeployable } from "../deploy/preflight.js";
 import { type RestoreResult, restoreRevisions } from "../deploy/restore.js";
 import { registerRevision } from "../deploy/revisions.js";
-import type { EventLog } from "../deploy/wait.js";
+import type { EventLog, ServiceChange } from "../deploy/wait.js";
 import { messageOf } from "../errors.js";
-import type { ServiceRow } from "../report/report.js";
 import type { EnvironmentContext } from "./context.js";
 import { scheduledUnits, serviceUnits, type Unit } from "./units.js";
 
@@ -193,17 +192,9 @@ export async function restoreSet(
   moved: { services: MovedService[]; scheduled: ScheduledMember[] },
   events: EventLog,
 ): Promise<SetRestore> {
-  const { runtime } = ctx;
   const options = await Promise.all(
     moved.services.map(async ({ member, inFlightSince }) => ({
-      ecs,
-      ref: member.ref,
-      clock: runtime.clock,
-      progress: ctx.output,
-      signal: runtime.signal,
-      settings: ctx.environment.deployment,
-      events,
-      taskDefinitionArn: member.previous,
+      ...serviceChange(ctx, ecs, member.ref, member.previous, events),
       inFlightServiceDeploymentArn:
         inFlightSince === null
           ? null
@@ -218,34 +209,51 @@ export async function restoreSet(
 }
 
 async function restoreScheduled(ctx: EnvironmentContext, members: ScheduledMember[]) {
-  if (members.length === 0) return [];
+  const moved = await moveTargets(ctx, members, (member) => member.previous);
+  return moved.map(({ move, error }) => ({
+    member: move,
+    confirmed: error === null,
+    ...(error === null ? {} : { reason: error }),
+  }));
+}
+
+/** Points each scheduled task's target at its revision, all at once; a move that failed says why. */
+export async function moveTargets<T extends { settings: ScheduledTaskSettings }>(
+  ctx: EnvironmentContext,
+  moves: T[],
+  to: (move: T) => string,
+): Promise<Array<{ move: T; error: string | null }>> {
+  if (moves.length === 0) return [];
   const schedules = await ctx.schedules();
   return Promise.all(
-    members.map(async (member) => {
+    moves.map(async (move) => {
       try {
-        await schedules.retarget(member.settings, member.previous);
-        return { member, confirmed: true };
+        await schedules.retarget(move.settings, to(move));
+        return { move, error: null };
       } catch (error) {
-        return { member, confirmed: false, reason: messageOf(error) };
+        return { move, error: messageOf(error) };
       }
     }),
   );
 }
 
-/** The report row of a service member. */
-export function serviceRow(
-  member: ServiceMember,
-  row: Omit<ServiceRow, "name" | "kind" | "container" | "traffic">,
-): ServiceRow {
-  const { name, container, traffic } = member.settings;
-  return { name, kind: "service", container, traffic, ...row };
-}
-
-/** The report row of a scheduled member. */
-export function scheduledRow(
-  member: ScheduledMember,
-  row: Omit<ServiceRow, "name" | "kind" | "container" | "traffic">,
-): ServiceRow {
-  const kind = member.settings.rule !== undefined ? "rule" : "schedule";
-  return { name: member.name, kind, container: member.settings.container, traffic: false, ...row };
+/** A change of one service to a revision, on the run's clock, signal and output. */
+export function serviceChange(
+  ctx: EnvironmentContext,
+  ecs: Ecs,
+  ref: ServiceRef,
+  taskDefinitionArn: string,
+  events: EventLog,
+): ServiceChange {
+  const { runtime } = ctx;
+  return {
+    ecs,
+    ref,
+    clock: runtime.clock,
+    progress: ctx.output,
+    signal: runtime.signal,
+    settings: ctx.environment.deployment,
+    events,
+    taskDefinitionArn,
+  };
 }

@@ -14,12 +14,13 @@ import { describeClaim } from "../deploy/lock.js";
 import { restoreRevisions } from "../deploy/restore.js";
 import { chooseRollbackTarget, type RollbackTarget, recordLastGood, TAG } from "../deploy/revisions.js";
 import { EventLog } from "../deploy/wait.js";
-import { ExitCode, InputError, messageOf } from "../errors.js";
+import { ExitCode, InputError } from "../errors.js";
 import type { Report, ServiceState } from "../report/report.js";
 import { announced } from "./announce.js";
 import type { EnvironmentContext } from "./context.js";
 import { forceOption, serviceLock } from "./lock.js";
 import { restoreCommands, retargetCommands } from "./next-steps.js";
+import { moveTargets, serviceChange } from "./release-set.js";
 import { defineCommand, environmentOptions, type OptionValues } from "./spec.js";
 import { coversSeveralUnits } from "./units.js";
 
@@ -255,7 +256,7 @@ async function restoreTo(
   moves: Move[],
   scheduled: ScheduledMove[],
 ): Promise<Report> {
-  const { report, output: progress, environment, runtime } = ctx;
+  const { report, output: progress, runtime } = ctx;
   for (const m of moves) {
     progress.info(
       `Rolling ${m.ref.cluster}/${m.ref.service} back from ${shortArn(m.current)} to ${shortArn(m.target.arn)} (${m.target.why}).`,
@@ -266,19 +267,8 @@ async function restoreTo(
   report.set({ events: events.seen });
   const [results, retargeted] = await report.phase("restore", () =>
     Promise.all([
-      restoreRevisions(
-        moves.map((m) => ({
-          ecs,
-          ref: m.ref,
-          clock: runtime.clock,
-          progress,
-          signal: runtime.signal,
-          settings: environment.deployment,
-          events,
-          taskDefinitionArn: m.target.arn,
-        })),
-      ),
-      moveScheduled(ctx, scheduled),
+      restoreRevisions(moves.map((m) => serviceChange(ctx, ecs, m.ref, m.target.arn, events))),
+      moveTargets(ctx, scheduled, (move) => move.to),
     ]),
   );
   const problems: string[] = [];
@@ -333,21 +323,6 @@ async function restoreTo(
     });
   }
   return report.succeeded();
-}
-
-async function moveScheduled(ctx: EnvironmentContext, moves: ScheduledMove[]) {
-  if (moves.length === 0) return [];
-  const schedules = await ctx.schedules();
-  return Promise.all(
-    moves.map(async (move) => {
-      try {
-        await schedules.retarget(move.settings, move.to);
-        return { move, error: null };
-      } catch (error) {
-        return { move, error: messageOf(error) };
-      }
-    }),
-  );
 }
 
 function row(

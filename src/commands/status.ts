@@ -35,6 +35,7 @@ import {
   scheduledUnits,
   serviceUnits,
   targetRevision,
+  unitRow,
 } from "./units.js";
 
 const RECENT_EVENTS = 10;
@@ -240,21 +241,9 @@ function serviceSummary(service: Service, release: string | null): string {
 function serviceRow(
   ctx: EnvironmentContext,
   unit: ServiceUnit,
-  fields: {
-    taskDefinition: string | null;
-    previousTaskDefinition: string | null;
-    reason?: string;
-    detail?: string;
-  },
+  fields: Omit<Parameters<typeof unitRow>[1], "state">,
 ): void {
-  ctx.report.serviceRow({
-    name: unit.name,
-    kind: "service",
-    container: unit.settings.container,
-    traffic: unit.settings.traffic,
-    state: "running",
-    ...fields,
-  });
+  ctx.report.serviceRow(unitRow(unit.settings, { state: "running", ...fields }));
 }
 
 /**
@@ -268,11 +257,10 @@ function scheduledStatus(
   target: TargetLookup,
   revisions: Map<string, RevisionRead>,
 ): Record<string, unknown> {
-  const row = { name: unit.name, kind: unit.kind, container: unit.settings.container, traffic: false };
   const unreadable = (reason: string, taskDefinition: string | null) => {
     ctx.output.info(`${unit.name}: revision ${shortArn(taskDefinition)} (cannot be read; see the warning)`);
     ctx.report.warn(reason);
-    ctx.report.serviceRow({ ...row, state: "running", taskDefinition, previousTaskDefinition: null, reason });
+    ctx.report.serviceRow(unitRow(unit.settings, { state: "running", taskDefinition, reason }));
     return { name: unit.name, taskDefinition, reason };
   };
   if (!target.found) return unreadable(target.reason, null);
@@ -287,13 +275,14 @@ function scheduledStatus(
   ctx.output.info(
     `${unit.name}: revision ${shortArn(target.taskDefinitionArn)}, release ${release ?? "(none recorded)"} (${target.description})`,
   );
-  ctx.report.serviceRow({
-    ...row,
-    state: "running",
-    taskDefinition: target.taskDefinitionArn,
-    previousTaskDefinition: previous,
-    detail: `${target.description}, release ${release ?? "(none recorded)"}`,
-  });
+  ctx.report.serviceRow(
+    unitRow(unit.settings, {
+      state: "running",
+      taskDefinition: target.taskDefinitionArn,
+      previousTaskDefinition: previous,
+      detail: `${target.description}, release ${release ?? "(none recorded)"}`,
+    }),
+  );
   return {
     name: unit.name,
     taskDefinition: target.taskDefinitionArn,

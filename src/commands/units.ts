@@ -20,6 +20,7 @@ import {
 import type { RenderedTaskDefinition } from "../config/taskdef.js";
 import { TAG } from "../deploy/revisions.js";
 import { InputError, messageOf } from "../errors.js";
+import type { ServiceRow } from "../report/report.js";
 import type { EnvironmentContext, RenderUnit } from "./context.js";
 
 /** Reads of task definitions and scheduled targets in flight at once: fast, and kind to AWS's rate limits. */
@@ -261,4 +262,26 @@ async function inBatches<T, R>(items: readonly T[], read: (item: T) => Promise<R
     results.push(...(await Promise.all(items.slice(i, i + READS_AT_ONCE).map(read))));
   }
   return results;
+}
+
+/** A report row for a service or scheduled task, named and typed from its settings. */
+export function unitRow(
+  settings: ServiceSettings | ScheduledTaskSettings,
+  fields: Pick<ServiceRow, "state"> & Partial<Omit<ServiceRow, "name" | "kind" | "container" | "traffic">>,
+): ServiceRow {
+  const identity =
+    "name" in settings
+      ? { name: settings.name, kind: "service" as const, traffic: settings.traffic }
+      : {
+          name: scheduledTaskName(settings),
+          kind: settings.rule !== undefined ? ("rule" as const) : ("schedule" as const),
+          traffic: false,
+        };
+  return {
+    ...identity,
+    container: settings.container,
+    taskDefinition: null,
+    previousTaskDefinition: null,
+    ...fields,
+  };
 }

@@ -17,35 +17,27 @@ import {
   CreateServiceCommand,
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
-  ECSClient,
   ListTagsForResourceCommand,
   RegisterTaskDefinitionCommand,
 } from "@aws-sdk/client-ecs";
 import {
-  EventBridgeClient,
   ListTargetsByRuleCommand,
   PutRuleCommand,
   PutTargetsCommand,
   type Target,
 } from "@aws-sdk/client-eventbridge";
-import {
-  CreateScheduleCommand,
-  GetScheduleCommand,
-  type GetScheduleOutput,
-  SchedulerClient,
-} from "@aws-sdk/client-scheduler";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { CreateScheduleCommand, GetScheduleCommand, type GetScheduleOutput } from "@aws-sdk/client-scheduler";
+import { describe, expect, it } from "vitest";
 import { cliInvocation } from "../../bin/runtime.js";
 import { loadCommand } from "../../src/commands/catalog.js";
 import { runCommand } from "../../src/commands/run.js";
 import type { Report } from "../../src/report/report.js";
 import type { FetchLike } from "../../src/verify/sentry-api.js";
 import { FakeClock } from "../support/clock.js";
-import { type Moto, startMoto } from "../support/moto.js";
+import { motoForScheduledTasks } from "../support/moto-schedules.js";
 import { captureOutput, digest, holdsTheWorldsImages, memoryFiles, NEW_IMAGE } from "../support/world.js";
 import { liveBody, SERVICES_TEMPLATE, servicesConfig } from "./environment.js";
 
-const region = "eu-west-1";
 const credentials = { accessKeyId: "AKIAMOTOTEST", secretAccessKey: "moto-secret" };
 const CLUSTER_ARN = "arn:aws:ecs:eu-west-1:123456789012:cluster/main";
 const WORKER_COMMAND = ["node", "dist/worker.js"];
@@ -78,32 +70,13 @@ const TEMPLATE = (() => {
   return template as { family: string; containerDefinitions: Array<Record<string, unknown>> };
 })();
 
-let moto: Moto;
-let ecs: ECSClient;
-let events: EventBridgeClient;
-let scheduler: SchedulerClient;
-
-beforeAll(async () => {
-  moto = await startMoto();
-  ecs = new ECSClient({ region, endpoint: moto.endpoint, credentials });
-  events = new EventBridgeClient({ region, endpoint: moto.endpoint, credentials });
-  scheduler = new SchedulerClient({ region, endpoint: moto.endpoint, credentials });
-}, 40_000);
-afterAll(() => {
-  ecs?.destroy();
-  events?.destroy();
-  scheduler?.destroy();
-  moto?.stop();
-});
-beforeEach(async () => {
-  await fetch(`${moto.endpoint}/moto-api/reset`, { method: "POST" });
-});
+const aws = motoForScheduledTasks(credentials);
 
 /** Registers `family`:1 as the template renders it for the old image, release v1. */
 async function registerLive(family: string, command?: string[]): Promise<string> {
   const body = liveBody(family, command) as { containerDefinitions: Array<Record<string, unknown>> };
   body.containerDefinitions[0]!.memory = 512;
-  const registered = await ecs.send(
+  const registered = await aws.ecs.send(
     new RegisterTaskDefinitionCommand(
       body as unknown as ConstructorParameters<typeof RegisterTaskDefinitionCommand>[0],
     ),
@@ -113,13 +86,13 @@ async function registerLive(family: string, command?: string[]): Promise<string>
 
 /** Cluster main with web and worker (its own command), one task each, each on revision 1. */
 async function webAndWorker(): Promise<void> {
-  await ecs.send(new CreateClusterCommand({ clusterName: "main" }));
+  await aws.ecs.send(new CreateClusterCommand({ clusterName: "main" }));
   for (const [name, command] of [
     ["web", undefined],
     ["worker", WORKER_COMMAND],
   ] as const) {
     const revision = await registerLive(name, command ? [...command] : undefined);
-    await ecs.send(
+    await aws.ecs.send(
       new CreateServiceCommand({
         cluster: "main",
         serviceName: name,
@@ -133,15 +106,17 @@ async function webAndWorker(): Promise<void> {
 /** Rule nightly-report in moto, its one ECS target on web-cron:1; returns that revision. */
 async function nightlyReportRule(): Promise<string> {
   const cron = await registerLive("web-cron", REPORT_COMMAND);
-  await events.send(new PutRuleCommand({ Name: "nightly-report", ScheduleExpression: "cron(0 3 * * ? *)" }));
-  await events.send(new PutTargetsCommand({ Rule: "nightly-report", Targets: [reportTarget(cron)] }));
+  await aws.events.send(
+    new PutRuleCommand({ Name: "nightly-report", ScheduleExpression: "cron(0 3 * * ? *)" }),
+  );
+  await aws.events.send(new PutTargetsCommand({ Rule: "nightly-report", Targets: [reportTarget(cron)] }));
   return cron;
 }
 
 /** Schedule cleanup in moto (EventBridge Scheduler), its ECS target on web-cleanup:1; returns that revision. */
 async function cleanupSchedule(): Promise<string> {
   const cleanup = await registerLive("web-cleanup");
-  await scheduler.send(
+  await aws.scheduler.send(
     new CreateScheduleCommand({
       Name: "cleanup",
       ScheduleExpression: "rate(1 hour)",
@@ -168,7 +143,7 @@ async function cleanupSchedule(): Promise<string> {
 
 /** The schedule as moto holds it, without what changes on every write. */
 async function cleanupAsHeld(): Promise<Omit<GetScheduleOutput, "$metadata" | "LastModificationDate">> {
-  const { $metadata, LastModificationDate, ...schedule } = await scheduler.send(
+  const { $metadata, LastModificationDate, ...schedule } = await aws.scheduler.send(
     new GetScheduleCommand({ Name: "cleanup" }),
   );
   void $metadata;
@@ -222,9 +197,9 @@ async function run(name: string, raw: Record<string, unknown>, setup: Setup = {}
       random: () => 0.5,
       signal: new AbortController().signal,
       env: {
-        AWS_ENDPOINT_URL_ECS: moto.endpoint,
-        AWS_ENDPOINT_URL_EVENTBRIDGE: moto.endpoint,
-        AWS_ENDPOINT_URL_SCHEDULER: moto.endpoint,
+        AWS_ENDPOINT_URL_ECS: aws.moto.endpoint,
+        AWS_ENDPOINT_URL_EVENTBRIDGE: aws.moto.endpoint,
+        AWS_ENDPOINT_URL_SCHEDULER: aws.moto.endpoint,
       },
       output: captureOutput().output,
       files: appFiles(setup),
@@ -253,7 +228,7 @@ const revision = (family: string, n: number) =>
 
 /** What moto says each service runs. */
 async function running(): Promise<Record<string, string>> {
-  const answer = await ecs.send(
+  const answer = await aws.ecs.send(
     new DescribeServicesCommand({ cluster: "main", services: ["web", "worker"] }),
   );
   return Object.fromEntries((answer.services ?? []).map((s) => [s.serviceName!, s.taskDefinition!]));
@@ -261,17 +236,17 @@ async function running(): Promise<Record<string, string>> {
 
 async function serviceTags(name: string): Promise<Record<string, string>> {
   const arn = `arn:aws:ecs:eu-west-1:123456789012:service/main/${name}`;
-  const { tags } = await ecs.send(new ListTagsForResourceCommand({ resourceArn: arn }));
+  const { tags } = await aws.ecs.send(new ListTagsForResourceCommand({ resourceArn: arn }));
   return Object.fromEntries((tags ?? []).map((t) => [t.key!, t.value!]));
 }
 
 async function container(taskDefinition: string) {
-  const answer = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition }));
+  const answer = await aws.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition }));
   return answer.taskDefinition!.containerDefinitions![0]!;
 }
 
 async function ruleTargets(): Promise<Target[]> {
-  return (await events.send(new ListTargetsByRuleCommand({ Rule: "nightly-report" }))).Targets ?? [];
+  return (await aws.events.send(new ListTargetsByRuleCommand({ Rule: "nightly-report" }))).Targets ?? [];
 }
 
 describe("two services on moto", () => {

@@ -6,19 +6,17 @@
  */
 import {
   DeleteRuleCommand,
-  EventBridgeClient,
   ListTargetsByRuleCommand,
   PutRuleCommand,
   PutTargetsCommand,
   RemoveTargetsCommand,
 } from "@aws-sdk/client-eventbridge";
-import { CreateScheduleCommand, GetScheduleCommand, SchedulerClient } from "@aws-sdk/client-scheduler";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type Moto, startMoto } from "../support/moto.js";
+import { CreateScheduleCommand, GetScheduleCommand } from "@aws-sdk/client-scheduler";
+import { afterEach, describe, expect, it } from "vitest";
+import { motoForScheduledTasks } from "../support/moto-schedules.js";
 import { ACCESS_KEY_ID, SECRET_ACCESS_KEY, startWorld, type World } from "../support/world.js";
 import { liveBody, SERVICES_TEMPLATE, servicesConfig } from "./environment.js";
 
-const region = "eu-west-1";
 const credentials = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY };
 const CLUSTER_ARN = "arn:aws:ecs:eu-west-1:123456789012:cluster/main";
 const ROLE = "arn:aws:iam::123456789012:role/run-task";
@@ -29,20 +27,8 @@ const REPORT_INPUT = JSON.stringify({
 const revision = (family: string, n: number) =>
   `arn:aws:ecs:eu-west-1:123456789012:task-definition/${family}:${n}`;
 
-let moto: Moto;
-let events: EventBridgeClient;
-let scheduler: SchedulerClient;
+const aws = motoForScheduledTasks(credentials);
 let h: World | undefined;
-
-beforeAll(async () => {
-  moto = await startMoto();
-  events = new EventBridgeClient({ region, credentials, endpoint: moto.endpoint });
-  scheduler = new SchedulerClient({ region, credentials, endpoint: moto.endpoint });
-}, 40_000);
-afterAll(() => moto?.stop());
-beforeEach(async () => {
-  await fetch(`${moto.endpoint}/moto-api/reset`, { method: "POST" });
-});
 afterEach(async () => {
   await h?.stop();
   h = undefined;
@@ -59,8 +45,10 @@ async function webWithSchedules(): Promise<World> {
     "cleanup-def.json",
     JSON.stringify({ ...JSON.parse(SERVICES_TEMPLATE), family: "web-cleanup" }),
   );
-  await events.send(new PutRuleCommand({ Name: "nightly-report", ScheduleExpression: "cron(0 3 * * ? *)" }));
-  await events.send(
+  await aws.events.send(
+    new PutRuleCommand({ Name: "nightly-report", ScheduleExpression: "cron(0 3 * * ? *)" }),
+  );
+  await aws.events.send(
     new PutTargetsCommand({
       Rule: "nightly-report",
       Targets: [
@@ -74,7 +62,7 @@ async function webWithSchedules(): Promise<World> {
       ],
     }),
   );
-  await scheduler.send(
+  await aws.scheduler.send(
     new CreateScheduleCommand({
       Name: "cleanup",
       ScheduleExpression: "rate(1 hour)",
@@ -83,8 +71,8 @@ async function webWithSchedules(): Promise<World> {
       Target: { Arn: CLUSTER_ARN, RoleArn: ROLE, EcsParameters: { TaskDefinitionArn: cleanup } },
     }),
   );
-  world.env.AWS_ENDPOINT_URL_EVENTBRIDGE = moto.endpoint;
-  world.env.AWS_ENDPOINT_URL_SCHEDULER = moto.endpoint;
+  world.env.AWS_ENDPOINT_URL_EVENTBRIDGE = aws.moto.endpoint;
+  world.env.AWS_ENDPOINT_URL_SCHEDULER = aws.moto.endpoint;
   world.setConfig(
     servicesConfig([{ name: "web", traffic: true }], {
       scheduledTasks: [
@@ -97,12 +85,12 @@ async function webWithSchedules(): Promise<World> {
 }
 
 async function ruleTarget() {
-  const answer = await events.send(new ListTargetsByRuleCommand({ Rule: "nightly-report" }));
+  const answer = await aws.events.send(new ListTargetsByRuleCommand({ Rule: "nightly-report" }));
   return answer.Targets![0]!;
 }
 
 async function scheduleTarget() {
-  return (await scheduler.send(new GetScheduleCommand({ Name: "cleanup" }))).Target!;
+  return (await aws.scheduler.send(new GetScheduleCommand({ Name: "cleanup" }))).Target!;
 }
 
 describe("deploy with scheduled tasks", () => {
@@ -149,8 +137,8 @@ describe("deploy with scheduled tasks", () => {
     h.sim.beforeAnswer = async (call) => {
       if (call.operation !== "RegisterTaskDefinition" || deleted) return;
       deleted = true;
-      await events.send(new RemoveTargetsCommand({ Rule: "nightly-report", Ids: ["report"] }));
-      await events.send(new DeleteRuleCommand({ Name: "nightly-report" }));
+      await aws.events.send(new RemoveTargetsCommand({ Rule: "nightly-report", Ids: ["report"] }));
+      await aws.events.send(new DeleteRuleCommand({ Name: "nightly-report" }));
     };
     const report = await h.deploy();
     expect(report.exitCode).toBe(1);
@@ -161,7 +149,7 @@ describe("deploy with scheduled tasks", () => {
 
   it("refuses before registering anything when a scheduled task's target cannot be read (exit 2)", async () => {
     h = await webWithSchedules();
-    await events.send(new RemoveTargetsCommand({ Rule: "nightly-report", Ids: ["report"] }));
+    await aws.events.send(new RemoveTargetsCommand({ Rule: "nightly-report", Ids: ["report"] }));
     const report = await h.deploy();
     expect(report.exitCode).toBe(2);
     expect(report.reason).toMatch(/rule nightly-report has no ECS task target/i);

@@ -3,10 +3,10 @@
  * EventBridge (a rule's ECS target) and EventBridge Scheduler (a schedule's), reached through
  * AWS_ENDPOINT_URL_EVENTBRIDGE / AWS_ENDPOINT_URL_SCHEDULER as a user would point Shipyard at them.
  */
-import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
-import { CreateScheduleCommand, SchedulerClient } from "@aws-sdk/client-scheduler";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type Moto, startMoto } from "../support/moto.js";
+import { PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
+import { CreateScheduleCommand } from "@aws-sdk/client-scheduler";
+import { afterEach, describe, expect, it } from "vitest";
+import { motoForScheduledTasks } from "../support/moto-schedules.js";
 import {
   ACCESS_KEY_ID,
   configText,
@@ -17,7 +17,6 @@ import {
 } from "../support/world.js";
 import { addService, liveBody, SERVICES_TEMPLATE, servicesConfig } from "./environment.js";
 
-const region = "eu-west-1";
 const credentials = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY };
 const CLUSTER_ARN = "arn:aws:ecs:eu-west-1:123456789012:cluster/main";
 const ROLE = "arn:aws:iam::123456789012:role/run-task";
@@ -25,20 +24,8 @@ const REPORT_COMMAND = ["node", "dist/report.js"];
 /** The revision the rule ran before web-cron:1, as a deploy records it on the revision. */
 const REPLACED_CRON = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web-cron:0";
 
-let moto: Moto;
-let events: EventBridgeClient;
-let scheduler: SchedulerClient;
+const aws = motoForScheduledTasks(credentials);
 let h: World | undefined;
-
-beforeAll(async () => {
-  moto = await startMoto();
-  events = new EventBridgeClient({ region, credentials, endpoint: moto.endpoint });
-  scheduler = new SchedulerClient({ region, credentials, endpoint: moto.endpoint });
-}, 40_000);
-afterAll(() => moto?.stop());
-beforeEach(async () => {
-  await fetch(`${moto.endpoint}/moto-api/reset`, { method: "POST" });
-});
 afterEach(async () => {
   await h?.stop();
   h = undefined;
@@ -60,8 +47,10 @@ async function environmentWithSchedules(): Promise<{ world: World; cron: string;
   const cleanup = world.sim.registerTaskDefinition(liveBody("web-cleanup"));
   world.files.files.set("cron-def.json", template("web-cron"));
   world.files.files.set("cleanup-def.json", template("web-cleanup"));
-  await events.send(new PutRuleCommand({ Name: "nightly-report", ScheduleExpression: "cron(0 3 * * ? *)" }));
-  await events.send(
+  await aws.events.send(
+    new PutRuleCommand({ Name: "nightly-report", ScheduleExpression: "cron(0 3 * * ? *)" }),
+  );
+  await aws.events.send(
     new PutTargetsCommand({
       Rule: "nightly-report",
       Targets: [
@@ -69,7 +58,7 @@ async function environmentWithSchedules(): Promise<{ world: World; cron: string;
       ],
     }),
   );
-  await scheduler.send(
+  await aws.scheduler.send(
     new CreateScheduleCommand({
       Name: "cleanup",
       ScheduleExpression: "rate(1 hour)",
@@ -77,8 +66,8 @@ async function environmentWithSchedules(): Promise<{ world: World; cron: string;
       Target: { Arn: CLUSTER_ARN, RoleArn: ROLE, EcsParameters: { TaskDefinitionArn: cleanup } },
     }),
   );
-  world.env.AWS_ENDPOINT_URL_EVENTBRIDGE = moto.endpoint;
-  world.env.AWS_ENDPOINT_URL_SCHEDULER = moto.endpoint;
+  world.env.AWS_ENDPOINT_URL_EVENTBRIDGE = aws.moto.endpoint;
+  world.env.AWS_ENDPOINT_URL_SCHEDULER = aws.moto.endpoint;
   world.setConfig(
     servicesConfig([{ name: "web", traffic: true }, { name: "worker" }], {
       scheduledTasks: [
@@ -164,7 +153,7 @@ describe("a target that runs a revision ECS cannot describe", () => {
     const { world } = await environmentWithSchedules();
     h = world;
     const gone = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web-cron:9";
-    await events.send(
+    await aws.events.send(
       new PutTargetsCommand({
         Rule: "nightly-report",
         Targets: [

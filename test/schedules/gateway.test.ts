@@ -22,7 +22,7 @@ import {
   GetScheduleCommand,
   SchedulerClient,
 } from "@aws-sdk/client-scheduler";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   openSchedules,
   ScheduledTargetError,
@@ -30,7 +30,7 @@ import {
   type Schedules,
   schedulesEndpoints,
 } from "../../src/aws/schedules.js";
-import { type Moto, startMoto } from "../support/moto.js";
+import { motoForScheduledTasks } from "../support/moto-schedules.js";
 
 const region = "eu-west-1";
 const credentials = { accessKeyId: "AKIAMOTOTEST", secretAccessKey: "moto-secret" };
@@ -38,23 +38,14 @@ const CLUSTER = "arn:aws:ecs:eu-west-1:123456789012:cluster/main";
 const REVISION = (n: number) => `arn:aws:ecs:eu-west-1:123456789012:task-definition/web:${n}`;
 const EVENTS_ROLE = "arn:aws:iam::123456789012:role/events-run-task";
 
-let moto: Moto;
-let events: EventBridgeClient;
-let scheduler: SchedulerClient;
-
-beforeAll(async () => {
-  moto = await startMoto();
-  events = new EventBridgeClient({ region, credentials, endpoint: moto.endpoint });
-  scheduler = new SchedulerClient({ region, credentials, endpoint: moto.endpoint });
-}, 40_000);
-afterAll(() => moto?.stop());
+const aws = motoForScheduledTasks(credentials, { reset: false });
 
 function gateway(): Schedules {
   return openSchedules({
     region,
     credentials,
-    eventsEndpoint: moto.endpoint,
-    schedulerEndpoint: moto.endpoint,
+    eventsEndpoint: aws.moto.endpoint,
+    schedulerEndpoint: aws.moto.endpoint,
   });
 }
 
@@ -100,7 +91,7 @@ function ecsTarget(id: string, revision: number): Target {
 }
 
 async function createRule(name: string, targets: Target[], eventBus = "default"): Promise<void> {
-  await events.send(
+  await aws.events.send(
     new PutRuleCommand({
       Name: name,
       EventBusName: eventBus,
@@ -111,11 +102,11 @@ async function createRule(name: string, targets: Target[], eventBus = "default")
     }),
   );
   if (targets.length > 0)
-    await events.send(new PutTargetsCommand({ Rule: name, EventBusName: eventBus, Targets: targets }));
+    await aws.events.send(new PutTargetsCommand({ Rule: name, EventBusName: eventBus, Targets: targets }));
 }
 
 async function targetsOf(name: string, eventBus = "default"): Promise<Target[]> {
-  const answer = await events.send(new ListTargetsByRuleCommand({ Rule: name, EventBusName: eventBus }));
+  const answer = await aws.events.send(new ListTargetsByRuleCommand({ Rule: name, EventBusName: eventBus }));
   return answer.Targets ?? [];
 }
 
@@ -146,7 +137,7 @@ describe("an EventBridge rule's ECS target (moto)", () => {
   });
 
   it("on a custom event bus is looked up on that bus, not the default one", async () => {
-    await events.send(new CreateEventBusCommand({ Name: "billing" }));
+    await aws.events.send(new CreateEventBusCommand({ Name: "billing" }));
     const target = ecsTarget("invoice-run", 3);
     await createRule("invoices", [target], "billing");
     const schedules = gateway();
@@ -264,7 +255,7 @@ function scheduleInput(name: string, group: string, revision: number): CreateSch
 }
 
 async function readSchedule(name: string, group: string) {
-  const { $metadata, LastModificationDate, CreationDate, ...rest } = await scheduler.send(
+  const { $metadata, LastModificationDate, CreationDate, ...rest } = await aws.scheduler.send(
     new GetScheduleCommand({ Name: name, GroupName: group }),
   );
   return rest;
@@ -272,7 +263,7 @@ async function readSchedule(name: string, group: string) {
 
 describe("an EventBridge Scheduler schedule's ECS target (moto)", () => {
   it("is read, and moved with the time window, timezone, description, state and dates kept", async () => {
-    await scheduler.send(new CreateScheduleCommand(scheduleInput("purge-sessions", "default", 5)));
+    await aws.scheduler.send(new CreateScheduleCommand(scheduleInput("purge-sessions", "default", 5)));
     const before = await readSchedule("purge-sessions", "default");
     const schedules = gateway();
 
@@ -306,8 +297,8 @@ describe("an EventBridge Scheduler schedule's ECS target (moto)", () => {
   });
 
   it("in a schedule group other than default is looked up in that group", async () => {
-    await scheduler.send(new CreateScheduleGroupCommand({ Name: "maintenance" }));
-    await scheduler.send(new CreateScheduleCommand(scheduleInput("vacuum", "maintenance", 2)));
+    await aws.scheduler.send(new CreateScheduleGroupCommand({ Name: "maintenance" }));
+    await aws.scheduler.send(new CreateScheduleCommand(scheduleInput("vacuum", "maintenance", 2)));
     const schedules = gateway();
 
     expect(await schedules.readTarget(schedule("vacuum", { group: "maintenance" }))).toMatchObject({
@@ -337,7 +328,7 @@ describe("an EventBridge Scheduler schedule's ECS target (moto)", () => {
 
   it("whose target is not ECS RunTask (a queue) is not an ECS task target", async () => {
     const queue = "arn:aws:sqs:eu-west-1:123456789012:jobs";
-    await scheduler.send(
+    await aws.scheduler.send(
       new CreateScheduleCommand({
         Name: "to-queue",
         ScheduleExpression: "rate(1 hour)",
@@ -576,7 +567,7 @@ describe("opening the gateway", () => {
     const schedules = openSchedules({
       region,
       credentials,
-      eventsEndpoint: moto.endpoint,
+      eventsEndpoint: aws.moto.endpoint,
       schedulerEndpoint: "http://scheduler.invalid",
       eventsFactory: async (options) => {
         built.push(`events ${options.endpoint}`);
@@ -591,6 +582,6 @@ describe("opening the gateway", () => {
     await createRule("lazy", [ecsTarget("ecs-task", 1)]);
     await schedules.readTarget(rule("lazy"));
     await schedules.retarget(rule("lazy"), REVISION(2));
-    expect(built).toEqual([`events ${moto.endpoint}`]);
+    expect(built).toEqual([`events ${aws.moto.endpoint}`]);
   });
 });
