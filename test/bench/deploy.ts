@@ -28,6 +28,7 @@ import { EventLog, waitForDeployment } from "../../src/deploy/wait.js";
 import { type Behaviour, EcsSimulator } from "../../src/emulator/ecs/simulator.js";
 import { Output } from "../../src/report/output.js";
 import { Scrubber } from "../../src/report/scrub.js";
+import { addService, SERVICES_TEMPLATE, servicesConfig } from "../multi-service/environment.js";
 import { FakeClock } from "../support/clock.js";
 import { captureOutput, startWorld } from "../support/world.js";
 
@@ -637,6 +638,53 @@ async function severalServicesSection(): Promise<string[]> {
   ];
 }
 
+/**
+ * The same through the deploy command (every step a deploy of several services takes: preflight of
+ * each, register each, lock, UpdateService for all, the shared wait, record last-good on each), with
+ * no verification configured, so the verdict is the rollout's: from the slowest service's
+ * completion to the report, and the AWS calls the whole deploy made.
+ */
+async function severalServicesDeployRows(): Promise<string[]> {
+  const rows = [
+    "| Services N | Deploy | DescribeServices / poll during the rollout | Goal ceil(N/10) | Report after the slowest completion, polls | ECS calls in all | per service |",
+    "|---:|---|---:|---:|---:|---:|---:|",
+  ];
+  for (const count of [1, 2, 10, 11, 25]) {
+    const world = await startWorld({ template: SERVICES_TEMPLATE });
+    try {
+      world.sim.timing = { startSeconds: 5, healthySeconds: SEVERAL_DONE_AT, failAfterSeconds: 30 };
+      const names = ["web", ...Array.from({ length: count - 1 }, (_, i) => `worker-${i + 1}`)];
+      for (const name of names.slice(1)) addService(world, name);
+      world.setConfig(servicesConfig(names.map((name, i) => ({ name, traffic: i === 0 }))));
+      const report = await world.deploy();
+      const calls = world.sim.calls;
+      const lastUpdate = calls.findLastIndex((c) => c.operation === "UpdateService");
+      const updatedAt = calls[lastUpdate]!.atMs;
+      const polls = calls
+        .slice(lastUpdate + 1)
+        .filter(
+          (c) =>
+            c.operation === "DescribeServices" &&
+            c.atMs <= updatedAt + (SEVERAL_DONE_AT + POLL_SECONDS) * 1000,
+        );
+      const perPoll = polls.length / new Set(polls.map((c) => c.atMs)).size;
+      const late =
+        (Date.parse(report.timings.finishedAt) - updatedAt - SEVERAL_DONE_AT * 1000) / 1000 / POLL_SECONDS;
+      rows.push(
+        `| ${count} | ${report.outcome} (exit ${report.exitCode}) | ${perPoll.toFixed(2)} | ${Math.ceil(count / 10)} | ${late.toFixed(1)} | ${calls.length} | ${(calls.length / count).toFixed(1)} |`,
+      );
+    } finally {
+      await world.stop();
+    }
+  }
+  return [
+    "",
+    `A whole \`deploy\` of an environment of N services (command layer, ECS simulator, virtual time; each service completes ${SEVERAL_DONE_AT} s after its UpdateService; no smoke test or gate, so the verdict is the rollout's):`,
+    "",
+    ...rows,
+  ];
+}
+
 export async function run(): Promise<string> {
   const throttling = [
     "",
@@ -678,6 +726,7 @@ export async function run(): Promise<string> {
     ...(await timeBudget()),
     ...rolloutSpeedRows(),
     ...(await severalServicesSection()),
+    ...(await severalServicesDeployRows()),
   ].join("\n");
 }
 
