@@ -212,6 +212,10 @@ async function rollOutAndVerify(ctx: EnvironmentContext, ecs: Ecs, held: Release
     return needsAttention(ctx, failure.reason, failure.unknown, []);
   if (failure) return restoreAll(ctx, ecs, held, { ...failure, scheduled: retargeted });
   report.check("ecs", "passed");
+  for (const { member, rollout } of results) {
+    if (rollout.status === "completed")
+      rowOf(ctx, member, { rollout: "completed", seconds: rollout.seconds });
+  }
 
   // 6. Verify the release that now runs (once, for the whole environment).
   const restoreEverything = (reason: string) =>
@@ -267,10 +271,6 @@ async function rollOutAndVerify(ctx: EnvironmentContext, ecs: Ecs, held: Release
       if (warning) report.warn(several(ctx) ? `${member.settings.name}: ${warning}` : warning);
     }
   });
-  for (const { member, rollout } of results) {
-    if (rollout.status === "completed")
-      rowOf(ctx, member, { rollout: "completed", seconds: rollout.seconds });
-  }
   for (const member of set.scheduled) {
     const row = {
       state: "deployed",
