@@ -214,4 +214,82 @@ describe.concurrent("the commands printed after a failure, run as printed", () =
       { name: "person", finished: deploy },
     ]);
   }, 60_000);
+  it("several services, the worker's restore refused: its own rollback --service and aws CLI line each work", async () => {
+    const sim = await EcsSimulator.start(realClock);
+    sims.push(sim);
+    // The worker is ready in 2 s; the web's tasks fail at 3 s, so the worker must go back.
+    sim.timing = { startSeconds: 1, healthySeconds: 1, failAfterSeconds: 3 };
+    const body = (family: string) => ({
+      family,
+      containerDefinitions: [
+        { name: "app", image: image("0"), environment: [{ name: "SENTRY_RELEASE", value: "v1" }] },
+      ],
+    });
+    const web1 = sim.registerTaskDefinition(body("web"));
+    const worker1 = sim.registerTaskDefinition(body("worker"));
+    sim.createService({ service: "web", taskDefinition: web1 });
+    sim.createService({ service: "worker", taskDefinition: worker1, desiredCount: 1 });
+    sim.serviceBehaviours.set("web", "failing");
+    let workerUpdates = 0;
+    sim.onCall = (call) => {
+      // The UpdateService that would put the worker back is refused.
+      if (call.operation === "UpdateService" && call.input.service === "worker" && ++workerUpdates === 2)
+        sim.injectFault("UpdateService", "AccessDeniedException", 400, 1);
+    };
+    const top = await mkdtemp(join(tmpdir(), "shipyard-recovery-"));
+    folders.push(top);
+    await mkdir(join(top, "services/web"), { recursive: true });
+    const config = JSON.parse(
+      configText(
+        { pollSeconds: 1, timeoutSeconds: 30, rollbackTimeoutSeconds: 4 },
+        {},
+        { image: `${registry.host}/acme/app` },
+      ),
+    );
+    delete config.environments.staging.service;
+    config.environments.staging.services = [
+      { name: "web", traffic: true },
+      { name: "worker", command: ["node", "dist/worker.js"] },
+    ];
+    await writeFile(join(top, CONFIG), JSON.stringify(config));
+    await writeFile(
+      join(top, "services/web/task-def.json"),
+      TEMPLATE.replace('"family":"web"', '"family":"{{SERVICE}}"'),
+    );
+    const options = { cli, cwd: top, endpoint: sim.endpoint, env: ENV };
+    const failed = await startCli(
+      "failing",
+      ["deploy", "--env", "staging", "--image", image("a"), "--config", CONFIG, "--json"],
+      options,
+    ).done;
+    sim.onCall = undefined;
+    expect(failed.code).toBe(3);
+    const printed = commandsIn(reportOf(failed));
+    expect(printed).toEqual([
+      `node ${cli.script} status --env staging --config ${CONFIG}`,
+      `node ${cli.script} rollback --env staging --service worker --to ${worker1} --config ${CONFIG}`,
+      `aws ecs update-service --region eu-west-1 --cluster main --service worker --task-definition ${worker1}`,
+    ]);
+    expect(sim.describe("main", "web").taskDefinition).toBe(web1);
+
+    expect(sim.describe("main", "worker").taskDefinition).not.toBe(worker1);
+    // The person runs what was printed for the worker.
+    const paste = (line: string) => startShell("person", line, options);
+    const status = await paste(printed[0]!).done;
+    expect(status.code).toBe(0);
+    expect(status.stderr).toMatch(/worker/);
+    const rollback = await paste(printed[1]!).done;
+    expect(rollback.code).toBe(0);
+    expect(sim.describe("main", "worker").taskDefinition).toBe(worker1);
+    const before = sim.calls.length;
+    const aws = await paste(printed[2]!).done;
+    expect(aws.code).toBe(0);
+    expect(changesBy(sim.calls.slice(before)).map((call) => call.input.service)).toEqual(["worker"]);
+    expect(sim.describe("main", "worker").taskDefinition).toBe(worker1);
+    expectQuiet([
+      { name: "failing", finished: failed },
+      { name: "person", finished: status },
+      { name: "person", finished: rollback },
+    ]);
+  }, 90_000);
 });
