@@ -16,7 +16,7 @@ import { registerRevision } from "../deploy/revisions.js";
 import type { EventLog, ServiceChange } from "../deploy/wait.js";
 import { messageOf } from "../errors.js";
 import type { EnvironmentContext } from "./context.js";
-import { scheduledUnits, serviceUnits, type Unit } from "./units.js";
+import { coversSeveralUnits, missingServiceStep, scheduledUnits, serviceUnits, type Unit } from "./units.js";
 
 /** One ECS service of the set. */
 export interface ServiceMember {
@@ -91,7 +91,8 @@ export async function preflightSet(
   for (const { settings, definition } of rendered.services) {
     const ref = { cluster: ctx.environment.cluster, service: settings.name };
     const checked = await checkServiceDeployable(ecs, ref, hints);
-    if (!checked.ok) return { ok: false, problem: checked.problem, nextSteps: checked.nextSteps };
+    if (!checked.ok)
+      return { ok: false, problem: checked.problem, nextSteps: refusalSteps(ctx, settings, checked) };
     const previous = checked.service.taskDefinition!;
     services.push({ settings, ref, definition, service: checked.service, previous, next: "" });
   }
@@ -117,6 +118,19 @@ export async function preflightSet(
     });
   }
   return { ok: true, set: { services, primary, scheduled } };
+}
+
+/** A listed service ECS does not have is named by its entry in shipyard.json when there are several. */
+function refusalSteps(
+  ctx: EnvironmentContext,
+  settings: ServiceSettings,
+  refusal: { problem: string; nextSteps: string[] },
+): string[] {
+  const unit = serviceUnits(ctx).find((u) => u.name === settings.name);
+  const notFound = refusal.nextSteps[0]?.startsWith(`check environments.${ctx.environmentName}.`);
+  return coversSeveralUnits(ctx.environment) && unit && notFound
+    ? [missingServiceStep(ctx, unit)]
+    : refusal.nextSteps;
 }
 
 /**

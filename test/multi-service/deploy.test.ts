@@ -218,6 +218,9 @@ describe("deploy of two services", () => {
     const report = await h.deploy();
     expect(report.exitCode).toBe(2);
     expect(report.reason).toMatch(/service "mailer" in cluster "main" was not found/);
+    expect(report.nextSteps).toEqual([
+      'check environments.staging.services[2].name ("mailer") in shipyard.json: create the service in cluster main (eu-west-1), correct the name, or remove the entry',
+    ]);
     expect(h.sim.operations()).not.toContain("RegisterTaskDefinition");
     expect(h.sim.operations()).not.toContain("UpdateService");
   });
