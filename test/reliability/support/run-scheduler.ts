@@ -14,7 +14,7 @@ import type { Clock } from "../../../src/clock.js";
 import type { Runtime } from "../../../src/commands/context.js";
 import type { EcsSimulator, RecordedCall } from "../../../src/emulator/ecs/simulator.js";
 import { fastRetryEcsFactory } from "../../support/ecs-sim/client.js";
-import type { VirtualClock } from "./virtual-time.js";
+import { fireEarliest, type VirtualClock } from "./virtual-time.js";
 
 interface HeldCall {
   /** The access key id that signed it: which run is waiting for it. */
@@ -146,25 +146,7 @@ export class RunScheduler {
     }
   }
 
-  /** Answers one held call or ends one sleep: the earliest due; among equals, a seeded pick. */
   private fireOne(): void {
-    type Event = { at: number; seq: number; fire: () => void };
-    const events: Event[] = [
-      ...this.held.map((h) => ({
-        at: h.at,
-        seq: h.seq,
-        fire: () => {
-          this.held.splice(this.held.indexOf(h), 1);
-          this.clock.moveTo(h.at);
-          h.answer();
-        },
-      })),
-      ...this.clock.sleeping.map((t) => ({ at: t.at, seq: t.seq, fire: () => this.clock.fire(t) })),
-    ];
-    if (events.length === 0) throw new Error("every run is blocked and nothing is due");
-    const earliest = Math.min(...events.map((e) => e.at));
-    const due = events.filter((e) => e.at === earliest).sort((a, b) => a.seq - b.seq);
-    const pick = this.options.random ? due[Math.floor(this.options.random() * due.length)]! : due[0]!;
-    pick.fire();
+    fireEarliest(this.held, this.clock, this.options.random);
   }
 }

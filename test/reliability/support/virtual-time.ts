@@ -184,24 +184,39 @@ export class Scheduler {
     }
   }
 
-  /** Answers one held call or ends one sleep: the earliest due; among equals, a seeded pick. */
   private fireOne(): void {
-    type Event = { at: number; seq: number; fire: () => void };
-    const events: Event[] = [
-      ...this.held.map((h) => ({
-        at: h.at,
-        seq: h.seq,
-        fire: () => {
-          this.held.splice(this.held.indexOf(h), 1);
-          this.clock.moveTo(h.at);
-          h.answer();
-        },
-      })),
-      ...this.clock.sleeping.map((t) => ({ at: t.at, seq: t.seq, fire: () => this.clock.fire(t) })),
-    ];
-    const earliest = Math.min(...events.map((e) => e.at));
-    const due = events.filter((e) => e.at === earliest).sort((a, b) => a.seq - b.seq);
-    const pick = this.random ? due[Math.floor(this.random() * due.length)]! : due[0]!;
-    pick.fire();
+    fireEarliest(this.held, this.clock, this.random);
   }
+}
+
+/** A call held by a scheduler: answered when its turn comes. */
+export interface Held {
+  at: number;
+  seq: number;
+  answer: () => void;
+}
+
+/**
+ * Answers one held call or ends one sleep: the earliest due; among equals, a seeded pick (the
+ * first held, without `random`). Throws when nothing is due, so a stuck scheduler says so.
+ */
+export function fireEarliest(held: Held[], clock: VirtualClock, random: (() => number) | undefined): void {
+  type Event = { at: number; seq: number; fire: () => void };
+  const events: Event[] = [
+    ...held.map((h) => ({
+      at: h.at,
+      seq: h.seq,
+      fire: () => {
+        held.splice(held.indexOf(h), 1);
+        clock.moveTo(h.at);
+        h.answer();
+      },
+    })),
+    ...clock.sleeping.map((t) => ({ at: t.at, seq: t.seq, fire: () => clock.fire(t) })),
+  ];
+  if (events.length === 0) throw new Error("every run is blocked and nothing is due");
+  const earliest = Math.min(...events.map((e) => e.at));
+  const due = events.filter((e) => e.at === earliest).sort((a, b) => a.seq - b.seq);
+  const pick = random ? due[Math.floor(random() * due.length)]! : due[0]!;
+  pick.fire();
 }
