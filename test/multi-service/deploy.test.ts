@@ -285,7 +285,9 @@ describe("rollback of two services", () => {
     const report = await h.run("rollback", { env: "staging", to: "1" });
     expect(report.exitCode).toBe(2);
     expect(report.reason).toMatch(/--to names a revision of one service/);
-    expect(report.nextSteps?.join(" ") ?? report.reason).toBeTruthy();
+    expect(report.nextSteps).toEqual([
+      "add --service NAME: npx shipyard rollback --env staging --service web --to 1",
+    ]);
     expect(h.sim.calls).toEqual([]);
   });
 
