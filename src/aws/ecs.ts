@@ -28,7 +28,7 @@ export interface ServiceRef {
 
 export type ServiceLookup =
   | { found: true; service: Service; tags: Record<string, string> }
-  | { found: false; reason: string };
+  | { found: false; reason: string; clusterMissing?: true };
 
 export interface ReadOptions {
   /** A read inside a wait: no SDK retries, bounded by `timeoutMs`. */
@@ -96,14 +96,14 @@ export class Ecs {
   }
 
   /**
-   * A wait's read of several services of one cluster: one DescribeServices (with tags) per ten names
-   * (the API's limit), sent together, so a poll costs ceil(N/10) calls. Answers every name given;
-   * one failed call fails the read (the wait takes it as no news about all of them).
+   * Several services of one cluster by name: one DescribeServices (with tags) per ten names (the
+   * API's limit), sent together, so a wait's poll costs ceil(N/10) calls. Answers every name given;
+   * one failed call fails the read (a wait takes it as no news about all of them).
    */
-  async describeServicesForPoll(
+  async describeServicesByName(
     cluster: string,
     names: string[],
-    options: ReadOptions,
+    options: ReadOptions = {},
   ): Promise<Map<string, ServiceLookup>> {
     const unique = [...new Set(names)];
     const batches: string[][] = [];
@@ -115,7 +115,7 @@ export class Ecs {
     } catch (error) {
       if (awsErrorName(error) !== "ClusterNotFoundException") throw error;
       const reason = `cluster "${cluster}" does not exist in this account/region`;
-      for (const name of unique) lookups.set(name, { found: false, reason });
+      for (const name of unique) lookups.set(name, { found: false, reason, clusterMissing: true });
     }
     return lookups;
   }

@@ -594,8 +594,12 @@ function needsAttention(
 
 /** A service changed between the preflight and the lock: the preflight's view is stale. */
 async function changedMeanwhile(ctx: EnvironmentContext, ecs: Ecs, set: ReleaseSet): Promise<string | null> {
+  const lookups = await ecs.describeServicesByName(
+    ctx.environment.cluster,
+    set.services.map((member) => member.settings.name),
+  );
   for (const member of set.services) {
-    const now = await ecs.describeService(member.ref);
+    const now = lookups.get(member.settings.name)!;
     const who = several(ctx) ? `${member.settings.name}: ` : "";
     const inFlight = now.found ? deploymentInFlight(now.service) : null;
     if (inFlight) return `${who}another deployment started meanwhile (${inFlight})`;

@@ -88,9 +88,14 @@ export async function preflightSet(
     statusCommand: ctx.command("status"),
   };
   const services: ServiceMember[] = [];
+  const { cluster } = ctx.environment;
+  const lookups = await ecs.describeServicesByName(
+    cluster,
+    rendered.services.map(({ settings }) => settings.name),
+  );
   for (const { settings, definition } of rendered.services) {
-    const ref = { cluster: ctx.environment.cluster, service: settings.name };
-    const checked = await checkServiceDeployable(ecs, ref, hints);
+    const ref = { cluster, service: settings.name };
+    const checked = checkServiceDeployable(lookups.get(settings.name)!, ref, hints);
     if (!checked.ok)
       return { ok: false, problem: checked.problem, nextSteps: refusalSteps(ctx, settings, checked) };
     const previous = checked.service.taskDefinition!;

@@ -8,7 +8,7 @@
  * once however many units run it.
  */
 import type { Service, TaskDefinition } from "@aws-sdk/client-ecs";
-import { awsErrorName, type Ecs, type ServiceLookup, tagMap } from "../aws/ecs.js";
+import { awsErrorName, type Ecs, type ServiceLookup } from "../aws/ecs.js";
 import type { Schedules, TargetLookup } from "../aws/schedules.js";
 import {
   type Environment,
@@ -94,23 +94,9 @@ export type ServicesRead =
 
 /** Every named service of one cluster, read together: ceil(N/10) DescribeServices calls. */
 export async function readServices(ecs: Ecs, cluster: string, names: string[]): Promise<ServicesRead> {
-  let services: Service[];
-  try {
-    services = await ecs.describeServices(cluster, names);
-  } catch (error) {
-    if (awsErrorName(error) !== "ClusterNotFoundException") throw error;
-    return { clusterFound: false, reason: `cluster "${cluster}" does not exist in this account/region` };
-  }
-  const lookups = new Map<string, ServiceLookup>();
-  for (const name of names) {
-    const service = services.find((s) => s.serviceName === name || s.serviceArn === name);
-    lookups.set(
-      name,
-      service
-        ? { found: true, service, tags: tagMap(service.tags) }
-        : { found: false, reason: `service "${name}" in cluster "${cluster}" was not found (MISSING)` },
-    );
-  }
+  const lookups = await ecs.describeServicesByName(cluster, names);
+  const missing = [...lookups.values()].find((lookup) => !lookup.found && lookup.clusterMissing);
+  if (missing && !missing.found) return { clusterFound: false, reason: missing.reason };
   return { clusterFound: true, lookups };
 }
 

@@ -3,18 +3,18 @@
  * other deployment is in flight. Reads only; a refusal means nothing was changed.
  */
 import type { Service } from "@aws-sdk/client-ecs";
-import { type Ecs, type ServiceRef, shortArn } from "../aws/ecs.js";
+import { type ServiceLookup, type ServiceRef, shortArn } from "../aws/ecs.js";
 
 export type Preflight =
   | { ok: true; service: Service; tags: Record<string, string> }
   | { ok: false; problem: string; nextSteps: string[] };
 
-export async function checkServiceDeployable(
-  ecs: Ecs,
+/** Judges a service as DescribeServices answered it (read in one batch with its environment's others). */
+export function checkServiceDeployable(
+  lookup: ServiceLookup,
   ref: ServiceRef,
   hints: { region: string; environmentName: string; statusCommand: string },
-): Promise<Preflight> {
-  const lookup = await ecs.describeService(ref);
+): Preflight {
   if (!lookup.found) {
     return {
       ok: false,

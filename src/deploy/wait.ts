@@ -311,7 +311,7 @@ async function observeAll(shared: WaitShared, waiting: WatchState[]): Promise<Re
   const byCluster = new Map<string, Promise<Map<string, ServiceLookup>>>();
   for (const cluster of new Set(waiting.map((s) => s.watch.ref.cluster))) {
     const names = waiting.filter((s) => s.watch.ref.cluster === cluster).map((s) => s.watch.ref.service);
-    byCluster.set(cluster, shared.ecs.describeServicesForPoll(cluster, names, read));
+    byCluster.set(cluster, shared.ecs.describeServicesByName(cluster, names, read));
   }
   return Promise.all(
     waiting.map(async ({ watch }): Promise<Read> => {
